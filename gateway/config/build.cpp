@@ -1,0 +1,353 @@
+// Declarative document (Kong decK format) -> immutable Config snapshot.
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "config/document.hpp"
+#include "config/model.hpp"
+#include "config/router.hpp"
+#include "config/schema.hpp"
+#include "plugins/plugin.hpp"
+#include "proxy/upstream.hpp"
+
+namespace aigw::config {
+
+std::size_t Config::enabledPluginCount() const {
+  return static_cast<std::size_t>(
+      std::count_if(plugins.begin(), plugins.end(), [](const PluginInstance& p) { return p.enabled; }));
+}
+
+namespace {
+
+using Json = nlohmann::json;
+
+// Stable ids for entities declared without one, so diffs and admin lookups by id survive a
+// reload of the same file: a UUID-shaped digest of the entity's kind and name (or position).
+std::string stableId(const std::string& seed) {
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(seed.data()), seed.size(), digest);
+  digest[6] = (digest[6] & 0x0f) | 0x50;
+  digest[8] = (digest[8] & 0x3f) | 0x80;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 0xf];
+  }
+  return out;
+}
+
+Field any(std::string name) { return Field{std::move(name), FieldType::Any}; }
+Field strf(std::string name) { return Field{std::move(name), FieldType::String}; }
+Field intf(std::string name, double min, double max) {
+  Field f{std::move(name), FieldType::Integer};
+  f.min = min;
+  f.max = max;
+  return f;
+}
+Field boolf(std::string name) { return Field{std::move(name), FieldType::Boolean}; }
+Field strlist(std::string name) {
+  Field f{std::move(name), FieldType::Array};
+  f.element = FieldType::String;
+  return f;
+}
+
+// Kong's entity fields; the ones aigw gives no meaning to are accepted and ignored.
+const Schema& serviceSchema() {
+  static const Schema s{{strf("id"), strf("name"), strf("url"), strf("protocol"), strf("host"), intf("port", 0, 65535),
+                         strf("path"), intf("retries", 0, 32767), intf("connect_timeout", 1, 2147483646),
+                         intf("write_timeout", 1, 2147483646), intf("read_timeout", 1, 2147483646), strlist("tags"),
+                         any("client_certificate"), boolf("tls_verify"), intf("tls_verify_depth", 0, 64),
+                         any("ca_certificates"), boolf("enabled"), any("routes"), any("plugins"), any("created_at"),
+                         any("updated_at")}};
+  return s;
+}
+const Schema& routeSchema() {
+  static const Schema s{{strf("id"), strf("name"), strlist("protocols"), strlist("methods"), strlist("hosts"),
+                         strlist("paths"), any("headers"), intf("https_redirect_status_code", 0, 999),
+                         intf("regex_priority", -2147483647, 2147483647), boolf("strip_path"), strf("path_handling"),
+                         boolf("preserve_host"), boolf("request_buffering"), boolf("response_buffering"),
+                         strlist("snis"), any("sources"), any("destinations"), strlist("tags"), any("service"),
+                         any("plugins"), any("created_at"), any("updated_at"), strf("expression"), any("priority")}};
+  return s;
+}
+const Schema& pluginSchema() {
+  static const Schema s{{strf("id"), strf("name"), any("config"), boolf("enabled"), strlist("protocols"),
+                         strlist("tags"), any("route"), any("service"), any("consumer"), any("consumer_group"),
+                         strf("instance_name"), any("ordering"), any("created_at"), any("updated_at")}};
+  return s;
+}
+const Schema& consumerSchema() {
+  static const Schema s{{strf("id"), strf("username"), strf("custom_id"), strlist("tags"), any("plugins"),
+                         any("keyauth_credentials"), any("created_at"), any("updated_at"), any("groups")}};
+  return s;
+}
+
+std::vector<std::string> strings(const Json& o, const char* key) {
+  std::vector<std::string> out;
+  if (auto it = o.find(key); it != o.end() && it->is_array())
+    for (const auto& v : *it)
+      if (v.is_string()) out.push_back(v.get<std::string>());
+  return out;
+}
+
+class Builder {
+ public:
+  explicit Builder(std::shared_ptr<Config> cfg) : cfg_(std::move(cfg)) {}
+
+  void document(const Json& doc) {
+    if (!doc.is_object()) {
+      errors.add("", "expected a mapping with _format_version, services, routes, plugins, consumers");
+      return;
+    }
+    static const std::vector<std::string> known = {"_format_version", "_transform", "_konnect", "_info", "_workspace",
+                                                   "services", "routes", "plugins", "consumers"};
+    static const std::vector<std::string> kong_only = {"upstreams", "certificates", "ca_certificates", "snis",
+                                                       "vaults", "consumer_groups", "key_sets", "keys",
+                                                       "filter_chains", "custom_entities", "partials"};
+    for (auto it = doc.begin(); it != doc.end(); ++it) {
+      if (std::find(known.begin(), known.end(), it.key()) != known.end()) continue;
+      if (std::find(kong_only.begin(), kong_only.end(), it.key()) != kong_only.end()) {
+        errors.add(it.key(), "Kong entity type \"" + it.key() + "\" is not supported by aigw");
+      } else {
+        std::string msg = "unknown top-level key";
+        auto near = closestMatch(it.key(), known);
+        if (!near.empty()) msg += " (did you mean \"" + near + "\"?)";
+        errors.add(it.key(), msg);
+      }
+    }
+    if (auto v = doc.find("_format_version"); v != doc.end() && !(v->is_string() && (*v == "3.0" || *v == "1.1" || *v == "2.1")))
+      errors.add("_format_version", "expected \"3.0\" (or \"1.1\"/\"2.1\")");
+    forEach(doc, "consumers", "", [&](const Json& c, const std::string& path) { consumer(c, path); });
+    forEach(doc, "services", "", [&](const Json& s, const std::string& path) { service(s, path); });
+    forEach(doc, "routes", "", [&](const Json& r, const std::string& path) { route(r, path, -1); });
+    forEach(doc, "plugins", "", [&](const Json& p, const std::string& path) { plugin(p, path, -1, -1, -1); });
+    resolvePendingPlugins();
+  }
+
+  void finish() {
+    auto router = std::make_shared<Router>(cfg_->routes, errors);
+    cfg_->router = std::move(router);
+    // Kong's precedence: for each plugin name the most specific instance applies
+    // (route > service > global); then phases run by priority, highest first.
+    cfg_->route_plugins.resize(cfg_->routes.size());
+    for (std::size_t r = 0; r < cfg_->routes.size(); ++r) {
+      std::map<std::string, std::pair<int, const PluginInstance*>> chosen;
+      for (const auto& p : cfg_->plugins) {
+        if (!p.enabled || p.consumer >= 0) continue;
+        int rank = -1;
+        if (p.route == static_cast<int>(r) && p.service < 0) rank = 3;
+        else if (p.route < 0 && p.service >= 0 && p.service == cfg_->routes[r].service) rank = 2;
+        else if (p.route < 0 && p.service < 0) rank = 1;
+        if (rank < 0) continue;
+        auto& slot = chosen[p.name];
+        if (rank > slot.first) slot = {rank, &p};
+      }
+      auto& list = cfg_->route_plugins[r];
+      for (auto& [name, entry] : chosen) list.push_back(entry.second);
+      std::stable_sort(list.begin(), list.end(), [](auto* a, auto* b) { return a->priority > b->priority; });
+    }
+    for (const auto& p : cfg_->plugins)
+      if (p.enabled && p.route < 0 && p.service < 0 && p.consumer < 0) cfg_->global_plugins.push_back(&p);
+    std::stable_sort(cfg_->global_plugins.begin(), cfg_->global_plugins.end(),
+                     [](auto* a, auto* b) { return a->priority > b->priority; });
+  }
+
+  ConfigErrors errors;
+
+ private:
+  template <typename F>
+  void forEach(const Json& parent, const char* key, const std::string& base, F&& f) {
+    auto it = parent.find(key);
+    if (it == parent.end() || it->is_null()) return;
+    const std::string path = joinPath(base, key);
+    if (!it->is_array()) {
+      errors.add(path, "expected an array");
+      return;
+    }
+    for (std::size_t i = 0; i < it->size(); ++i) f((*it)[i], indexPath(path, i));
+  }
+
+  void consumer(const Json& c, const std::string& path) {
+    Json v = validate(c, consumerSchema(), path, errors);
+    Consumer out;
+    out.username = v.value("username", "");
+    out.custom_id = v.value("custom_id", "");
+    if (out.username.empty() && out.custom_id.empty()) errors.add(path, "at least one of username or custom_id is required");
+    out.id = v.value("id", stableId("consumer:" + (out.username.empty() ? out.custom_id : out.username)));
+    out.tags = strings(v, "tags");
+    out.entity_path = path;
+    for (const auto& existing : cfg_->consumers)
+      if (!out.username.empty() && existing.username == out.username)
+        errors.add(joinPath(path, "username"), "duplicate consumer username \"" + out.username + "\"");
+    cfg_->consumers.push_back(std::move(out));
+    const int index = static_cast<int>(cfg_->consumers.size()) - 1;
+    forEach(c, "plugins", path, [&](const Json& p, const std::string& pp) { plugin(p, pp, -1, -1, index); });
+  }
+
+  void service(const Json& s, const std::string& path) {
+    Json v = validate(s, serviceSchema(), path, errors);
+    Service out;
+    out.name = v.value("name", "");
+    out.id = v.value("id", stableId("service:" + (out.name.empty() ? path : out.name)));
+    out.entity_path = path;
+    if (auto url = v.value("url", ""); !url.empty()) {
+      proxy::ParsedUrl parsed;
+      if (!proxy::parseUrl(url, parsed)) {
+        errors.add(joinPath(path, "url"), "must be an absolute http:// or https:// URL");
+      } else {
+        out.protocol = parsed.scheme;
+        out.host = parsed.host;
+        out.port = parsed.port;
+        out.path = parsed.target;
+      }
+    } else {
+      out.protocol = v.value("protocol", "http");
+      out.host = v.value("host", "");
+      out.port = v.value("port", out.protocol == "https" ? 443 : 80);
+      out.path = v.value("path", "");
+    }
+    out.connect_timeout_ms = v.value("connect_timeout", 60000);
+    out.read_timeout_ms = v.value("read_timeout", 60000);
+    out.write_timeout_ms = v.value("write_timeout", 60000);
+    out.enabled = v.value("enabled", true);
+    out.tags = strings(v, "tags");
+    for (const auto& existing : cfg_->services)
+      if (!out.name.empty() && existing.name == out.name)
+        errors.add(joinPath(path, "name"), "duplicate service name \"" + out.name + "\"");
+    cfg_->services.push_back(std::move(out));
+    const int index = static_cast<int>(cfg_->services.size()) - 1;
+    forEach(s, "routes", path, [&](const Json& r, const std::string& rp) { route(r, rp, index); });
+    forEach(s, "plugins", path, [&](const Json& p, const std::string& pp) { plugin(p, pp, -1, index, -1); });
+  }
+
+  int lookup(const Json& ref, const std::string& path, const char* kind) {
+    std::string key;
+    if (ref.is_string()) key = ref.get<std::string>();
+    else if (ref.is_object()) key = ref.value("id", ref.value("name", ref.value("username", "")));
+    if (key.empty()) {
+      errors.add(path, std::string("expected the name or id of a ") + kind);
+      return -1;
+    }
+    auto find = [&](const auto& list) -> int {
+      for (std::size_t i = 0; i < list.size(); ++i) {
+        const auto& e = list[i];
+        if (e.id == key) return static_cast<int>(i);
+        if constexpr (requires { e.name; }) {
+          if (e.name == key) return static_cast<int>(i);
+        } else {
+          if (e.username == key || e.custom_id == key) return static_cast<int>(i);
+        }
+      }
+      return -1;
+    };
+    int found = std::string(kind) == "service" ? find(cfg_->services)
+                : std::string(kind) == "route" ? find(cfg_->routes)
+                                               : find(cfg_->consumers);
+    if (found < 0) errors.add(path, std::string("unknown ") + kind + " \"" + key + "\"");
+    return found;
+  }
+
+  void route(const Json& r, const std::string& path, int service) {
+    Json v = validate(r, routeSchema(), path, errors);
+    Route out;
+    out.name = v.value("name", "");
+    out.id = v.value("id", stableId("route:" + (out.name.empty() ? path : out.name)));
+    out.entity_path = path;
+    out.service = service;
+    if (service < 0 && v.contains("service") && !v["service"].is_null())
+      out.service = lookup(v["service"], joinPath(path, "service"), "service");
+    out.paths = strings(v, "paths");
+    out.methods = strings(v, "methods");
+    out.hosts = strings(v, "hosts");
+    out.strip_path = v.value("strip_path", true);
+    out.preserve_host = v.value("preserve_host", false);
+    out.regex_priority = v.value("regex_priority", 0);
+    out.tags = strings(v, "tags");
+    if (v.contains("expression")) errors.add(joinPath(path, "expression"), "expression routes are not supported by aigw");
+    for (const auto& existing : cfg_->routes)
+      if (!out.name.empty() && existing.name == out.name)
+        errors.add(joinPath(path, "name"), "duplicate route name \"" + out.name + "\"");
+    cfg_->routes.push_back(std::move(out));
+    const int index = static_cast<int>(cfg_->routes.size()) - 1;
+    forEach(r, "plugins", path, [&](const Json& p, const std::string& pp) { plugin(p, pp, index, -1, -1); });
+  }
+
+  void plugin(const Json& p, const std::string& path, int route, int service, int consumer) {
+    Json v = validate(p, pluginSchema(), path, errors);
+    const std::string name = v.value("name", "");
+    if (name.empty()) {
+      errors.add(joinPath(path, "name"), "required field missing");
+      return;
+    }
+    const auto* spec = plugins::findPlugin(name);
+    if (!spec) {
+      std::string msg = "unknown plugin \"" + name + "\"";
+      auto names = plugins::pluginNames();
+      auto near = closestMatch(name, names);
+      msg += near.empty() ? "; available: " + joinList(names) : " (did you mean \"" + near + "\"?)";
+      errors.add(joinPath(path, "name"), msg);
+      return;
+    }
+    PluginInstance out;
+    out.name = name;
+    out.instance_name = v.value("instance_name", "");
+    out.entity_path = path;
+    out.enabled = v.value("enabled", true);
+    out.priority = spec->priority;
+    out.tags = strings(v, "tags");
+    out.route = route;
+    out.service = service;
+    out.consumer = consumer;
+    const std::string config_path = joinPath(path, "config");
+    Json normalized = validate(v.value("config", Json::object()), spec->schema(), config_path, errors);
+    out.impl = spec->create(normalized, config_path, errors);
+    // References to entities declared later in the file are resolved after the whole pass.
+    pending_.push_back({cfg_->plugins.size(), v});
+    std::string scope = route >= 0 ? "route:" + cfg_->routes[route].id
+                        : service >= 0 ? "service:" + cfg_->services[service].id
+                        : consumer >= 0 ? "consumer:" + cfg_->consumers[consumer].id
+                                        : std::string("global");
+    out.id = v.value("id", stableId("plugin:" + name + ":" + scope + ":" + out.instance_name + ":" + path));
+    cfg_->plugins.push_back(std::move(out));
+  }
+
+  void resolvePendingPlugins() {
+    for (auto& [index, v] : pending_) {
+      auto& p = cfg_->plugins[index];
+      if (v.contains("route") && !v["route"].is_null()) p.route = lookup(v["route"], joinPath(p.entity_path, "route"), "route");
+      if (v.contains("service") && !v["service"].is_null())
+        p.service = lookup(v["service"], joinPath(p.entity_path, "service"), "service");
+      if (v.contains("consumer") && !v["consumer"].is_null())
+        p.consumer = lookup(v["consumer"], joinPath(p.entity_path, "consumer"), "consumer");
+    }
+    // Two instances of one plugin on the same scope would be ambiguous (Kong refuses them too).
+    std::map<std::string, std::string> seen;
+    for (const auto& p : cfg_->plugins) {
+      std::string key = p.name + "|" + std::to_string(p.route) + "|" + std::to_string(p.service) + "|" + std::to_string(p.consumer);
+      auto [it, inserted] = seen.emplace(key, p.entity_path);
+      if (!inserted) errors.add(p.entity_path, "plugin \"" + p.name + "\" is already configured for this scope at " + it->second);
+    }
+  }
+
+  std::shared_ptr<Config> cfg_;
+  std::vector<std::pair<std::size_t, Json>> pending_;
+};
+
+}  // namespace
+
+Result<ConfigPtr, ConfigErrors> build(const Json& document, const std::function<const char*(const std::string&)>& env) {
+  auto cfg = std::make_shared<Config>();
+  Builder builder(cfg);
+  Json resolved = resolveEnv(document, env, builder.errors);
+  if (builder.errors.empty()) builder.document(resolved);
+  if (builder.errors.empty()) builder.finish();
+  if (!builder.errors.empty()) return Result<ConfigPtr, ConfigErrors>::failure(std::move(builder.errors));
+  cfg->source = std::make_shared<const Json>(document);
+  return ConfigPtr(std::move(cfg));
+}
+
+}  // namespace aigw::config

@@ -1,0 +1,24 @@
+// The one place that parses untrusted JSON and serialises JSON for the wire.
+// Thread-safety: free functions, no shared state.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <string_view>
+
+namespace aigw::json {
+
+// Nesting deeper than this is refused before parsing: serialisation is recursive and a
+// hostile body must not be able to exhaust a worker's stack.
+inline constexpr int kMaxDepth = 128;
+
+// Parses text; on failure returns false and sets `error` to a short reason.
+bool parse(std::string_view text, nlohmann::json& out, std::string* error = nullptr);
+
+// Serialises compactly; invalid UTF-8 is replaced rather than throwing mid-response.
+std::string dump(const nlohmann::json& value);
+
+// Deepest nesting of arrays/objects in text (strings are skipped); stops counting past limit.
+int nestingDepth(std::string_view text, int limit = kMaxDepth + 1);
+
+}  // namespace aigw::json

@@ -1,0 +1,356 @@
+// ai-proxy (Kong priority 770): checks an OpenAI-shaped request, applies the model rules,
+// translates it for the configured provider and prepares the upstream call with the
+// credential. The core then performs the exchange and translates the answer back.
+// Config reference: Kong's ai-proxy schema (see README "Configuration").
+#include <algorithm>
+
+#include "core/json.hpp"
+#include "plugins/builtin.hpp"
+#include "proxy/request_context.hpp"
+
+namespace aigw::plugins {
+
+namespace {
+
+using config::Field;
+using config::FieldType;
+using config::Schema;
+using Json = nlohmann::json;
+using providers::RouteType;
+
+std::shared_ptr<const Schema> record(std::vector<Field> fields) {
+  return std::make_shared<const Schema>(Schema{std::move(fields)});
+}
+
+Field str(std::string name, std::vector<std::string> one_of = {}, Json def = nullptr) {
+  Field f{std::move(name)};
+  f.one_of = std::move(one_of);
+  f.default_value = std::move(def);
+  return f;
+}
+Field secret(std::string name) {
+  Field f{std::move(name)};
+  f.secret = true;
+  return f;
+}
+Field boolean(std::string name, bool def) {
+  Field f{std::move(name), FieldType::Boolean};
+  f.default_value = def;
+  return f;
+}
+Field number(std::string name, FieldType type, std::optional<double> min = {}, std::optional<double> max = {}) {
+  Field f{std::move(name), type};
+  f.min = min;
+  f.max = max;
+  return f;
+}
+Field rec(std::string name, std::shared_ptr<const Schema> schema, bool required = false) {
+  Field f{std::move(name), FieldType::Record, required};
+  f.record = std::move(schema);
+  return f;
+}
+
+const Schema& aiProxySchema() {
+  static const Schema schema = [] {
+    auto auth = record({str("header_name"), secret("header_value"), str("param_name"), secret("param_value"),
+                        str("param_location", {"query", "body"}), boolean("allow_override", false),
+                        secret("aws_access_key_id"), secret("aws_secret_access_key"),
+                        boolean("gcp_use_service_account", false), secret("gcp_service_account_json"),
+                        boolean("azure_use_managed_identity", false), str("azure_client_id"),
+                        secret("azure_client_secret"), str("azure_tenant_id")});
+    auto gemini = record({str("api_endpoint"), str("project_id"), str("location_id")});
+    auto bedrock = record({str("aws_region"), str("aws_assume_role_arn"), str("aws_role_session_name"),
+                           str("aws_sts_endpoint_url")});
+    auto huggingface = record({boolean("use_cache", false), boolean("wait_for_model", false)});
+    auto mock = record({str("reply"), number("latency_ms", FieldType::Integer, 0, 600000),
+                        number("tokens_per_second", FieldType::Number, 0, 1e6)});
+    auto options = record({number("max_tokens", FieldType::Integer, 1), number("temperature", FieldType::Number, 0, 5),
+                           number("top_p", FieldType::Number, 0, 1), number("top_k", FieldType::Integer, 0, 500),
+                           number("input_cost", FieldType::Number, 0), number("output_cost", FieldType::Number, 0),
+                           str("anthropic_version"), str("azure_instance"), str("azure_api_version", {}, "2023-05-15"),
+                           str("azure_deployment_id"), str("llama2_format", {"raw", "openai", "ollama"}),
+                           str("mistral_format", {"openai", "ollama"}), str("upstream_url"), str("upstream_path"),
+                           rec("gemini", gemini), rec("bedrock", bedrock), rec("huggingface", huggingface),
+                           rec("mock", mock)});
+    Field provider = str("provider", providers::providerNames());
+    provider.required = true;
+    provider.noun = "provider";
+    auto model = record({provider, str("name"), rec("options", options)});
+    auto logging = record({boolean("log_statistics", false), boolean("log_payloads", false)});
+    // aigw extension: per-route upstream timeouts (Kong takes them from the service).
+    auto timeouts = record({number("connect_ms", FieldType::Integer, 1), number("first_byte_ms", FieldType::Integer, 1),
+                            number("idle_ms", FieldType::Integer, 1), number("total_ms", FieldType::Integer, 1)});
+    Field route_type = str("route_type", {"llm/v1/chat", "llm/v1/completions", "llm/v1/embeddings", "preserve"});
+    route_type.required = true;
+    Field max_body = number("max_request_body_size", FieldType::Integer, 0);
+    max_body.default_value = 1048576;
+    return Schema{{route_type, rec("auth", auth), rec("model", model, true), rec("logging", logging),
+                   str("response_streaming", {"allow", "deny", "always"}, "allow"), boolean("model_name_header", true),
+                   max_body, str("llm_format", {"openai"}, "openai"), rec("timeouts", timeouts)}};
+  }();
+  return schema;
+}
+
+enum class Streaming { Allow, Deny, Always };
+
+struct Auth {
+  std::string header_name, header_value, param_name, param_value, param_location;
+  bool allow_override = false;
+};
+
+class AiProxy : public Plugin {
+ public:
+  RouteType route_type = RouteType::Chat;
+  Auth auth;
+  providers::Target target;
+  const providers::Provider* provider = nullptr;
+  Streaming streaming = Streaming::Allow;
+  bool model_name_header = true;
+  long long max_body = 1048576;
+  std::optional<int> connect_ms, first_byte_ms, idle_ms, total_ms;
+
+  Verdict onAccess(proxy::RequestContext& ctx) const override;
+
+ private:
+  Verdict fail(proxy::RequestContext& ctx, ApiError e) const {
+    ctx.error = std::move(e);
+    return Verdict::Respond;
+  }
+  std::optional<ApiError> checkShape(const Json& body) const;
+};
+
+std::optional<ApiError> AiProxy::checkShape(const Json& body) const {
+  const bool has_messages = body.contains("messages");
+  const bool has_prompt = body.contains("prompt");
+  if (route_type == RouteType::Embeddings) {
+    if (!body.contains("input") || body["input"].is_null())
+      return ApiError::badRequest("request body doesn't contain valid input for embeddings", "input");
+    return std::nullopt;
+  }
+  if (has_messages && has_prompt) return ApiError::badRequest("request matches multiple LLM request formats");
+  if (route_type == RouteType::Chat) {
+    if (has_prompt && !has_messages)
+      return ApiError::badRequest("[llm/v1/completions] message format is not compatible with [llm/v1/chat] route type");
+    const auto it = body.find("messages");
+    if (it == body.end() || !it->is_array() || it->empty())
+      return ApiError::badRequest("request body doesn't contain valid prompts", "messages");
+    for (std::size_t i = 0; i < it->size(); ++i) {
+      const auto& m = (*it)[i];
+      const std::string path = "messages[" + std::to_string(i) + "]";
+      if (!m.is_object()) return ApiError::badRequest("each message must be an object", path);
+      if (!m.contains("role") || !m["role"].is_string())
+        return ApiError::badRequest("message is missing a string 'role'", path + ".role");
+      if (m.contains("content") && !(m["content"].is_string() || m["content"].is_array() || m["content"].is_null()))
+        return ApiError::badRequest("message content must be a string or an array of parts", path + ".content");
+    }
+  } else {
+    if (has_messages && !has_prompt)
+      return ApiError::badRequest("[llm/v1/chat] message format is not compatible with [llm/v1/completions] route type");
+    const auto it = body.find("prompt");
+    if (it == body.end() || !(it->is_string() || it->is_array()))
+      return ApiError::badRequest("request body doesn't contain valid prompts", "prompt");
+  }
+  return std::nullopt;
+}
+
+std::string headerValue(const httplib::Request& req, const std::string& name) {
+  return req.has_header(name.c_str()) ? req.get_header_value(name.c_str()) : std::string();
+}
+
+Verdict AiProxy::onAccess(proxy::RequestContext& ctx) const {
+  const auto& req = ctx.request;
+  if (max_body > 0 && static_cast<long long>(req.body.size()) > max_body) {
+    return fail(ctx, ApiError::payloadTooLarge("request body is larger than max_request_body_size (" +
+                                               std::to_string(max_body) + " bytes)"));
+  }
+  const bool preserve = route_type == RouteType::Preserve;
+  if (!ctx.ensureBody()) {
+    if (!preserve) return fail(ctx, ApiError::badRequest("request body is not valid JSON: " + ctx.body_error));
+    ctx.body = Json::object();
+  }
+  if (!ctx.body.is_object()) return fail(ctx, ApiError::badRequest("request body must be a JSON object"));
+  if (!preserve)
+    if (auto e = checkShape(ctx.body)) return fail(ctx, std::move(*e));
+
+  // Model rules (Kong): a configured name is the only one allowed; otherwise the request's.
+  std::string model;
+  const auto m = ctx.body.find("model");
+  const bool has_model = m != ctx.body.end() && m->is_string() && !m->get_ref<const std::string&>().empty();
+  if (m != ctx.body.end() && !m->is_null() && !m->is_string())
+    return fail(ctx, ApiError::badRequest("model must be a string", "model"));
+  if (!target.model.empty()) {
+    if (has_model && m->get_ref<const std::string&>() != target.model)
+      return fail(ctx, ApiError::badRequest("cannot use own model - must be: " + target.model, "model"));
+    model = target.model;
+  } else if (has_model) {
+    model = m->get<std::string>();
+  } else if (!preserve) {
+    return fail(ctx, ApiError::badRequest("model parameter not found in request, nor in gateway configuration", "model"));
+  }
+
+  bool stream = false;
+  if (const auto s = ctx.body.find("stream"); s != ctx.body.end() && !s->is_null()) {
+    if (!s->is_boolean()) return fail(ctx, ApiError::badRequest("stream must be a boolean", "stream"));
+    stream = s->get<bool>();
+  }
+  if (stream && streaming == Streaming::Deny)
+    return fail(ctx, ApiError::badRequest("response streaming is not enabled for this LLM", "stream"));
+  if (streaming == Streaming::Always && route_type != RouteType::Embeddings && !preserve) stream = true;
+  if (route_type == RouteType::Embeddings && stream)
+    return fail(ctx, ApiError::badRequest("embeddings cannot be streamed", "stream"));
+
+  proxy::AiCall ai;
+  ai.provider = provider;
+  ai.target = &target;
+  ai.provider_name = target.provider;
+  ai.model_name_header = model_name_header;
+  auto& call = ai.call;
+  call.route_type = route_type;
+  call.stream = stream;
+  call.model = model;
+  call.body = &ctx.body;
+  call.client_path = req.path;
+  if (auto q = req.target.find('?'); q != std::string::npos) call.client_query = std::string_view(req.target).substr(q + 1);
+  if (const auto so = ctx.body.find("stream_options"); so != ctx.body.end() && so->is_object())
+    call.client_wants_usage = so->value("include_usage", false);
+  if (auth.param_location == "body" && !auth.param_name.empty() &&
+      !(auth.allow_override && ctx.body.contains(auth.param_name))) {
+    call.body_auth_name = auth.param_name;
+    call.body_auth_value = auth.param_value;
+  }
+
+  auto upstream = provider->buildRequest(call, target);
+  if (!upstream) return fail(ctx, upstream.error());
+  ai.upstream = std::move(*upstream);
+
+  if (!auth.header_name.empty()) {
+    std::string value = auth.header_value;
+    if (auth.allow_override) {
+      if (auto client = headerValue(req, auth.header_name); !client.empty()) value = std::move(client);
+    }
+    ai.upstream.headers.push_back({auth.header_name, std::move(value)});
+  }
+  if (auth.param_location == "query" && !auth.param_name.empty()) {
+    std::string value = auth.param_value;
+    if (auth.allow_override && req.has_param(auth.param_name.c_str())) value = req.get_param_value(auth.param_name.c_str());
+    ai.upstream.url += (ai.upstream.url.find('?') == std::string::npos ? "?" : "&") + auth.param_name + "=" +
+                       httplib::detail::encode_query_param(value);
+  }
+  // Provider feature headers a client may legitimately send; credentials are never among them.
+  static constexpr const char* kForwarded[] = {"openai-organization", "openai-project", "openai-beta",
+                                               "anthropic-beta", "x-request-id"};
+  for (const char* h : kForwarded)
+    if (req.has_header(h)) ai.upstream.headers.push_back({h, req.get_header_value(h)});
+
+  if (connect_ms) ai.timeouts.connect_ms = *connect_ms;
+  if (first_byte_ms) ai.timeouts.first_byte_ms = *first_byte_ms;
+  if (idle_ms) ai.timeouts.idle_ms = *idle_ms;
+  if (total_ms) ai.timeouts.total_ms = *total_ms;
+  ctx.ai = std::move(ai);
+  return Verdict::Continue;
+}
+
+std::optional<double> optNumber(const Json& o, const char* key) {
+  auto it = o.find(key);
+  if (it == o.end() || !it->is_number()) return std::nullopt;
+  return it->get<double>();
+}
+std::optional<long long> optInt(const Json& o, const char* key) {
+  auto it = o.find(key);
+  if (it == o.end() || !it->is_number()) return std::nullopt;
+  return it->get<long long>();
+}
+
+std::shared_ptr<const Plugin> createAiProxy(const Json& cfg, const std::string& path, config::ConfigErrors& errors) {
+  auto p = std::make_shared<AiProxy>();
+  const std::string rt = cfg.value("route_type", "llm/v1/chat");
+  p->route_type = rt == "llm/v1/completions"  ? RouteType::Completions
+                  : rt == "llm/v1/embeddings" ? RouteType::Embeddings
+                  : rt == "preserve"          ? RouteType::Preserve
+                                              : RouteType::Chat;
+  const Json auth = cfg.value("auth", Json::object());
+  p->auth.header_name = auth.value("header_name", "");
+  p->auth.header_value = auth.value("header_value", "");
+  p->auth.param_name = auth.value("param_name", "");
+  p->auth.param_value = auth.value("param_value", "");
+  p->auth.param_location = auth.value("param_location", "");
+  p->auth.allow_override = auth.value("allow_override", false);
+  const std::string auth_path = config::joinPath(path, "auth");
+  if (p->auth.header_name.empty() != p->auth.header_value.empty())
+    errors.add(auth_path, "header_name and header_value must be set together");
+  if ((p->auth.param_name.empty() != p->auth.param_value.empty()) ||
+      (p->auth.param_name.empty() != p->auth.param_location.empty()))
+    errors.add(auth_path, "param_name, param_value and param_location must be set together");
+
+  const Json model = cfg.value("model", Json::object());
+  const Json options = model.value("options", Json::object());
+  auto& t = p->target;
+  t.provider = model.value("provider", "");
+  t.model = model.value("name", "");
+  auto& o = t.options;
+  o.max_tokens = optInt(options, "max_tokens");
+  o.temperature = optNumber(options, "temperature");
+  o.top_p = optNumber(options, "top_p");
+  o.top_k = optInt(options, "top_k");
+  o.input_cost = optNumber(options, "input_cost");
+  o.output_cost = optNumber(options, "output_cost");
+  o.anthropic_version = options.value("anthropic_version", "");
+  o.azure_instance = options.value("azure_instance", "");
+  o.azure_deployment_id = options.value("azure_deployment_id", "");
+  o.azure_api_version = options.value("azure_api_version", "");
+  o.llama2_format = options.value("llama2_format", "");
+  o.mistral_format = options.value("mistral_format", "");
+  o.upstream_url = options.value("upstream_url", "");
+  o.upstream_path = options.value("upstream_path", "");
+  for (const char* block : {"gemini", "bedrock", "huggingface", "mock"})
+    if (options.contains(block)) o.blocks[block] = options[block];
+
+  const std::string options_path = config::joinPath(path, "model.options");
+  if (!o.upstream_url.empty()) {
+    proxy::ParsedUrl parsed;
+    if (!proxy::parseUrl(o.upstream_url, parsed))
+      errors.add(config::joinPath(options_path, "upstream_url"), "must be an absolute http:// or https:// URL");
+  }
+  if (t.provider == "llama2") {
+    if (o.llama2_format.empty()) errors.add(config::joinPath(options_path, "llama2_format"), "required for provider llama2");
+    else if (o.llama2_format == "raw")
+      errors.add(config::joinPath(options_path, "llama2_format"), "llama2_format \"raw\" is not supported yet; use openai or ollama");
+    if (o.upstream_url.empty())
+      errors.add(config::joinPath(options_path, "upstream_url"), "must set 'model.options.upstream_url' for self-hosted providers/models");
+  }
+  if (t.provider == "mistral" && o.mistral_format.empty())
+    errors.add(config::joinPath(options_path, "mistral_format"), "required for provider mistral");
+
+  p->provider = providers::resolveProvider(t.provider, o);
+  if (p->provider) {
+    if (p->route_type != RouteType::Preserve && !p->provider->supports(p->route_type))
+      errors.add(config::joinPath(path, "route_type"),
+                 "provider " + t.provider + " does not support " + rt);
+    std::vector<std::pair<std::string, std::string>> problems;
+    p->provider->checkTarget(t, p->route_type, problems);
+    for (auto& [field, msg] : problems) errors.add(config::joinPath(path, field), msg);
+  }
+  const std::string streaming = cfg.value("response_streaming", "allow");
+  p->streaming = streaming == "deny" ? Streaming::Deny : streaming == "always" ? Streaming::Always : Streaming::Allow;
+  p->model_name_header = cfg.value("model_name_header", true);
+  p->max_body = cfg.value("max_request_body_size", 1048576LL);
+  const Json timeouts = cfg.value("timeouts", Json::object());
+  auto ms = [&](const char* key) -> std::optional<int> {
+    auto v = optInt(timeouts, key);
+    return v ? std::optional<int>(static_cast<int>(*v)) : std::nullopt;
+  };
+  p->connect_ms = ms("connect_ms");
+  p->first_byte_ms = ms("first_byte_ms");
+  p->idle_ms = ms("idle_ms");
+  p->total_ms = ms("total_ms");
+  return p;
+}
+
+}  // namespace
+
+const PluginSpec& aiProxySpec() {
+  static const PluginSpec spec{"ai-proxy", 770, aiProxySchema, createAiProxy};
+  return spec;
+}
+
+}  // namespace aigw::plugins

@@ -1,0 +1,10 @@
+// Specs of the built-in plugins; only registry.cpp lists them.
+#pragma once
+
+#include "plugins/plugin.hpp"
+
+namespace aigw::plugins {
+
+const PluginSpec& aiProxySpec();
+
+}  // namespace aigw::plugins

@@ -1,0 +1,15 @@
+// Constructors of the built-in providers; only registry.cpp calls them.
+#pragma once
+
+#include "providers/provider.hpp"
+
+namespace aigw::providers::builtin {
+
+const Provider& openai();
+const Provider& azure();
+const Provider& mistralOpenAI();
+const Provider& llama2OpenAI();  // OpenAI-shaped self-hosted server at upstream_url
+const Provider& ollamaNative(std::string_view name);  // "ollama", "llama2" or "mistral"
+const Provider& mock();
+
+}  // namespace aigw::providers::builtin

@@ -1,0 +1,158 @@
+#include "providers/common.hpp"
+
+#include <chrono>
+#include <random>
+
+#include "core/json.hpp"
+
+namespace aigw::providers {
+
+std::string_view routeTypeName(RouteType t) {
+  switch (t) {
+    case RouteType::Chat: return "llm/v1/chat";
+    case RouteType::Completions: return "llm/v1/completions";
+    case RouteType::Embeddings: return "llm/v1/embeddings";
+    case RouteType::Preserve: return "preserve";
+  }
+  return "";
+}
+
+void applyOptions(nlohmann::json& into, const nlohmann::json& client_body, const ModelOptions& options,
+                  const OptionKeys& keys) {
+  auto fill = [&](const char* key, const char* client_key, const auto& value) {
+    if (!key || !value) return;
+    if (client_body.contains(client_key) && !client_body[client_key].is_null()) return;
+    into[key] = *value;
+  };
+  fill(keys.max_tokens, "max_tokens", options.max_tokens);
+  fill(keys.temperature, "temperature", options.temperature);
+  fill(keys.top_p, "top_p", options.top_p);
+  fill(keys.top_k, "top_k", options.top_k);
+}
+
+std::string serializeBody(nlohmann::json& body, const ProxyCall& call) {
+  if (!call.body_auth_name.empty() && body.is_object())
+    body[std::string(call.body_auth_name)] = std::string(call.body_auth_value);
+  return json::dump(body);
+}
+
+std::string resolveUrl(const Target& target, const std::string& default_url, const ProxyCall& call) {
+  std::string url = target.options.upstream_url.empty() ? default_url : target.options.upstream_url;
+  const bool preserve = call.route_type == RouteType::Preserve;
+  if (!target.options.upstream_path.empty() || preserve) {
+    proxy::ParsedUrl parsed;
+    if (proxy::parseUrl(url, parsed)) {
+      std::string path = !target.options.upstream_path.empty() ? target.options.upstream_path
+                                                               : std::string(call.client_path);
+      const bool default_port = (parsed.scheme == "http" && parsed.port == 80) ||
+                                (parsed.scheme == "https" && parsed.port == 443);
+      std::string host = parsed.host.find(':') != std::string::npos ? "[" + parsed.host + "]" : parsed.host;
+      url = parsed.scheme + "://" + host + (default_port ? "" : ":" + std::to_string(parsed.port)) + path;
+    }
+  }
+  if (!call.client_query.empty() && call.route_type == RouteType::Preserve)
+    url += (url.find('?') == std::string::npos ? "?" : "&") + std::string(call.client_query);
+  return url;
+}
+
+proxy::Headers jsonRequestHeaders(bool stream) {
+  return {{"Content-Type", "application/json"},
+          {"Accept", stream ? "text/event-stream" : "application/json"},
+          {"Accept-Encoding", "identity"}};
+}
+
+Result<nlohmann::json, ApiError> parseUpstreamJson(std::string_view body, std::string_view provider) {
+  nlohmann::json out;
+  if (!json::parse(body, out) || !out.is_object()) {
+    return Result<nlohmann::json, ApiError>::failure(ApiError::badGateway(
+        "upstream " + std::string(provider) + " returned a response that is not a JSON object"));
+  }
+  return out;
+}
+
+nlohmann::json usageJson(const Usage& usage) {
+  const long long p = usage.prompt_tokens > 0 ? usage.prompt_tokens : 0;
+  const long long c = usage.completion_tokens > 0 ? usage.completion_tokens : 0;
+  return {{"prompt_tokens", p}, {"completion_tokens", c}, {"total_tokens", p + c}};
+}
+
+Usage usageFromOpenAI(const nlohmann::json& usage) {
+  Usage u;
+  if (!usage.is_object()) return u;
+  auto num = [&](const char* key) -> long long {
+    auto it = usage.find(key);
+    return it != usage.end() && it->is_number() ? it->get<long long>() : -1;
+  };
+  u.prompt_tokens = num("prompt_tokens");
+  u.completion_tokens = num("completion_tokens");
+  return u;
+}
+
+long long unixNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string newCompletionId(std::string_view prefix) {
+  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::string id(prefix);
+  for (int i = 0; i < 24; ++i) id += kAlphabet[rng() % (sizeof(kAlphabet) - 1)];
+  return id;
+}
+
+nlohmann::json makeChunk(const std::string& id, long long created, const std::string& model) {
+  return {{"id", id},
+          {"object", "chat.completion.chunk"},
+          {"created", created},
+          {"model", model},
+          {"choices", nlohmann::json::array()}};
+}
+
+std::string contentText(const nlohmann::json& content) {
+  if (content.is_string()) return content.get<std::string>();
+  std::string out;
+  if (content.is_array()) {
+    for (const auto& part : content) {
+      if (part.is_object() && part.value("type", "") == "text" && part.contains("text") &&
+          part["text"].is_string())
+        out += part["text"].get<std::string>();
+    }
+  }
+  return out;
+}
+
+ApiError Provider::parseError(int status, std::string_view body) const {
+  ApiError err;
+  err.status = status;
+  err.type = status == 401 ? "authentication_error"
+             : status == 403 ? "permission_error"
+             : status == 404 ? "not_found_error"
+             : status == 429 ? "rate_limit_error"
+             : status >= 500 ? "upstream_error"
+                             : "invalid_request_error";
+  nlohmann::json parsed;
+  if (json::parse(body, parsed) && parsed.is_object()) {
+    const nlohmann::json* e = parsed.contains("error") ? &parsed["error"] : &parsed;
+    if (e->is_object()) {
+      if (e->contains("message") && (*e)["message"].is_string()) err.message = (*e)["message"];
+      if (e->contains("type") && (*e)["type"].is_string()) err.type = (*e)["type"];
+      if (e->contains("code") && (*e)["code"].is_string()) err.code = (*e)["code"];
+      if (e->contains("code") && (*e)["code"].is_number_integer()) err.code = std::to_string((*e)["code"].get<long long>());
+      if (e->contains("param") && (*e)["param"].is_string()) err.param = (*e)["param"];
+    } else if (e->is_string()) {
+      err.message = e->get<std::string>();
+    }
+  }
+  if (err.message.empty()) {
+    std::string snippet(body.substr(0, 200));
+    for (auto& c : snippet)
+      if (c == '\n' || c == '\r') c = ' ';
+    err.message = "upstream " + std::string(name()) + " returned HTTP " + std::to_string(status) +
+                  (snippet.empty() ? "" : ": " + snippet);
+  }
+  return err;
+}
+
+}  // namespace aigw::providers

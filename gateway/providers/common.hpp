@@ -1,0 +1,54 @@
+// Helpers every provider shares: option fill-in, upstream URL resolution, the OpenAI-shaped
+// output builders (completion and chunk objects), usage and error mapping.
+// Thread-safety: pure functions.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "providers/provider.hpp"
+
+namespace aigw::providers {
+
+// Which of Kong's model options a wire format accepts, and under which request key.
+struct OptionKeys {
+  const char* max_tokens = "max_tokens";
+  const char* temperature = "temperature";
+  const char* top_p = "top_p";
+  const char* top_k = nullptr;  // OpenAI has no top_k
+};
+
+// Fills configured options into `body` where the client left them out (the client's own value
+// wins, BRIEF §4). `into` is the object receiving them (body itself, or a nested one).
+void applyOptions(nlohmann::json& into, const nlohmann::json& client_body, const ModelOptions& options,
+                  const OptionKeys& keys);
+
+// Adds the body-located credential (auth.param_location = body) and serialises.
+std::string serializeBody(nlohmann::json& body, const ProxyCall& call);
+
+// upstream_url (whole URL) > default URL; upstream_path replaces the path; preserve keeps the
+// client's path unless upstream_path is set.
+std::string resolveUrl(const Target& target, const std::string& default_url, const ProxyCall& call);
+
+// Content-Type / Accept / Accept-Encoding for a JSON API.
+proxy::Headers jsonRequestHeaders(bool stream);
+
+// Parses a 2xx JSON body; on failure a 502 naming the provider.
+Result<nlohmann::json, ApiError> parseUpstreamJson(std::string_view body, std::string_view provider);
+
+// OpenAI usage object from a Usage (absent counts become 0).
+nlohmann::json usageJson(const Usage& usage);
+// Reads {"prompt_tokens", "completion_tokens"} (OpenAI shape) into a Usage.
+Usage usageFromOpenAI(const nlohmann::json& usage);
+
+// A chat.completion.chunk skeleton with id/object/created/model and one choice.
+nlohmann::json makeChunk(const std::string& id, long long created, const std::string& model);
+// A fresh id like "chatcmpl-<24 random chars>".
+std::string newCompletionId(std::string_view prefix = "chatcmpl-");
+long long unixNow();
+
+// The text of a message's content: a string, or the concatenated text parts of an array.
+std::string contentText(const nlohmann::json& content);
+
+}  // namespace aigw::providers

@@ -1,0 +1,184 @@
+// The built-in mock provider: deterministic OpenAI-shaped answers produced in-process, for
+// demos, offline quickstart, client tests and load tests of the gateway itself. It goes
+// through the same OpenAI decoder as a real upstream, so it streams like one.
+// Options (model.options.mock): reply (fixed text), latency_ms (before the first byte),
+// tokens_per_second (0 = as fast as possible).
+#include <chrono>
+#include <thread>
+
+#include "core/json.hpp"
+#include "providers/builtin.hpp"
+#include "providers/common.hpp"
+#include "providers/openai_compat.hpp"
+
+namespace aigw::providers::builtin {
+
+namespace {
+
+using Json = nlohmann::json;
+
+std::vector<std::string> splitWords(const std::string& text) {
+  std::vector<std::string> words;
+  std::string cur;
+  for (char c : text) {
+    cur += c;
+    if (c == ' ') words.push_back(std::move(cur)), cur.clear();
+  }
+  if (!cur.empty()) words.push_back(std::move(cur));
+  return words;
+}
+
+long long countWords(const std::string& s) {
+  long long n = 0;
+  bool in_word = false;
+  for (char c : s) {
+    bool space = c == ' ' || c == '\n' || c == '\t';
+    if (!space && !in_word) ++n;
+    in_word = !space;
+  }
+  return n;
+}
+
+// Serves a precomputed list of body pieces, optionally paced.
+class MockResponse : public proxy::UpstreamResponse {
+ public:
+  MockResponse(std::vector<std::string> pieces, bool stream, int latency_ms, double tokens_per_second)
+      : pieces_(std::move(pieces)), latency_ms_(latency_ms),
+        interval_(tokens_per_second > 0 ? std::chrono::microseconds(static_cast<long long>(1e6 / tokens_per_second))
+                                        : std::chrono::microseconds(0)) {
+    headers_.push_back({"content-type", stream ? "text/event-stream" : "application/json"});
+  }
+  int status() const override { return 200; }
+  const proxy::Headers& headers() const override { return headers_; }
+  const proxy::UpstreamError& error() const override { return error_; }
+  bool read(std::string& out) override {
+    if (next_ >= pieces_.size()) return false;
+    // Simulated model latency, not synchronisation: the mock stands in for a slow upstream.
+    if (next_ == 0 && latency_ms_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(latency_ms_));
+    else if (next_ > 0 && interval_.count() > 0) std::this_thread::sleep_for(interval_);
+    out += pieces_[next_++];
+    return true;
+  }
+
+ private:
+  std::vector<std::string> pieces_;
+  std::size_t next_ = 0;
+  int latency_ms_;
+  std::chrono::microseconds interval_;
+  proxy::Headers headers_;
+  proxy::UpstreamError error_;
+};
+
+class MockProvider : public OpenAICompatProvider {
+ public:
+  MockProvider() : OpenAICompatProvider(OpenAICompatSpec{"mock", "mock://local/v1/chat/completions",
+                                                         "mock://local/v1/completions", "mock://local/v1/embeddings",
+                                                         true, {}}) {}
+
+  void checkTarget(const Target&, RouteType, std::vector<std::pair<std::string, std::string>>&) const override {}
+
+  Result<proxy::UpstreamRequest, ApiError> buildRequest(const ProxyCall& call, const Target& target) const override {
+    auto req = OpenAICompatProvider::buildRequest(call, target);
+    if (!req) return req;
+    // The mock reads its behaviour from the request itself, so pass its options along.
+    req->headers.push_back({"X-Mock-Options", json::dump(target.options.blocks.value("mock", Json::object()))});
+    return req;
+  }
+
+  std::unique_ptr<proxy::UpstreamResponse> localExchange(const proxy::UpstreamRequest& req) const override {
+    Json body, opts = Json::object();
+    json::parse(req.body, body);
+    for (const auto& h : req.headers)
+      if (h.name == "X-Mock-Options") json::parse(h.value, opts);
+    const bool stream = body.value("stream", false);
+    const std::string model = body.value("model", "mock");
+    const int latency = opts.value("latency_ms", 0);
+    const double tps = opts.value("tokens_per_second", 0.0);
+
+    if (req.url.find("/embeddings") != std::string::npos) {
+      Json data = Json::array();
+      const Json input = body.value("input", Json(""));
+      const std::size_t n = input.is_array() ? input.size() : 1;
+      for (std::size_t i = 0; i < n; ++i) {
+        Json vec = Json::array();
+        const std::string text = input.is_array() ? json::dump(input[i]) : json::dump(input);
+        std::size_t h = std::hash<std::string>{}(text);
+        for (int d = 0; d < 8; ++d) vec.push_back(static_cast<double>((h >> (d * 8)) & 0xff) / 255.0);
+        data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", std::move(vec)}});
+      }
+      const long long tokens = countWords(json::dump(input));
+      Json out = {{"object", "list"}, {"data", std::move(data)}, {"model", model},
+                  {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}};
+      return std::make_unique<MockResponse>(std::vector<std::string>{json::dump(out)}, false, latency, 0);
+    }
+
+    const bool completions = req.url.find("/v1/completions") != std::string::npos;
+    std::string prompt_text, last_user;
+    if (completions) {
+      prompt_text = last_user = body.value("prompt", Json("")).is_string() ? body.value("prompt", "") : "";
+    } else {
+      for (const auto& m : body.value("messages", Json::array())) {
+        std::string t = contentText(m.value("content", Json("")));
+        prompt_text += t + " ";
+        if (m.value("role", "") == "user") last_user = t;
+      }
+    }
+    std::string reply = opts.value("reply", "");
+    if (reply.empty()) {
+      if (last_user.size() > 200) last_user = last_user.substr(0, 200) + "...";
+      reply = "This is a mock answer from aigw (no real model was called). You said: " + last_user;
+    }
+    auto words = splitWords(reply);
+    long long max_tokens = body.value("max_tokens", 0LL);
+    std::string finish = "stop";
+    if (max_tokens > 0 && static_cast<long long>(words.size()) > max_tokens) {
+      words.resize(max_tokens);
+      finish = "length";
+      reply.clear();
+      for (auto& w : words) reply += w;
+    }
+    const long long prompt_tokens = countWords(prompt_text);
+    const long long completion_tokens = static_cast<long long>(words.size());
+    const Json usage = {{"prompt_tokens", prompt_tokens}, {"completion_tokens", completion_tokens},
+                        {"total_tokens", prompt_tokens + completion_tokens}};
+    const std::string id = newCompletionId(completions ? "cmpl-mock-" : "chatcmpl-mock-");
+    const long long created = unixNow();
+
+    if (!stream) {
+      Json choice = {{"index", 0}, {"finish_reason", finish}, {"logprobs", nullptr}};
+      if (completions) choice["text"] = reply;
+      else choice["message"] = {{"role", "assistant"}, {"content", reply}};
+      Json out = {{"id", id}, {"object", completions ? "text_completion" : "chat.completion"}, {"created", created},
+                  {"model", model}, {"choices", Json::array({std::move(choice)})}, {"usage", usage}};
+      return std::make_unique<MockResponse>(std::vector<std::string>{json::dump(out)}, false, latency, 0);
+    }
+    std::vector<std::string> events;
+    auto event = [&](Json choice, bool with_usage) {
+      Json chunk = makeChunk(id, created, model);
+      if (completions) chunk["object"] = "text_completion";
+      if (!choice.is_null()) chunk["choices"].push_back(std::move(choice));
+      if (with_usage) chunk["usage"] = usage;
+      events.push_back("data: " + json::dump(chunk) + "\n\n");
+    };
+    if (!completions) event({{"index", 0}, {"delta", {{"role", "assistant"}, {"content", ""}}}, {"finish_reason", nullptr}}, false);
+    for (const auto& w : words) {
+      if (completions) event({{"index", 0}, {"text", w}, {"finish_reason", nullptr}}, false);
+      else event({{"index", 0}, {"delta", {{"content", w}}}, {"finish_reason", nullptr}}, false);
+    }
+    if (completions) event({{"index", 0}, {"text", ""}, {"finish_reason", finish}}, false);
+    else event({{"index", 0}, {"delta", Json::object()}, {"finish_reason", finish}}, false);
+    const auto& so = body.value("stream_options", Json::object());
+    if (so.is_object() && so.value("include_usage", false)) event(Json(), true);
+    events.push_back("data: [DONE]\n\n");
+    return std::make_unique<MockResponse>(std::move(events), true, latency, tps);
+  }
+};
+
+}  // namespace
+
+const Provider& mock() {
+  static const MockProvider provider;
+  return provider;
+}
+
+}  // namespace aigw::providers::builtin

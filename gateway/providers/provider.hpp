@@ -1,0 +1,136 @@
+// The provider interface: how one LLM vendor's wire format maps to and from OpenAI's.
+// A provider is data plus small pure functions: build the upstream request, parse a response,
+// decode a stream. No HTTP and no logging inside. Framing of streams (SSE, NDJSON, ...) is
+// declared here and done by the proxy; the provider's StreamDecoder only sees whole events.
+//
+// Thread-safety: Provider objects are built once, immutable and shared by all threads.
+// A StreamDecoder is created per upstream stream and used by one thread only.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/api_error.hpp"
+#include "core/result.hpp"
+#include "proxy/upstream.hpp"
+
+namespace aigw::providers {
+
+enum class RouteType { Chat, Completions, Embeddings, Preserve };
+std::string_view routeTypeName(RouteType t);  // "llm/v1/chat", ...
+
+enum class Framing { Sse, NdJson, JsonArray, AwsEventStream };
+
+// config.model.options (Kong's names); unset values are std::nullopt / empty.
+struct ModelOptions {
+  std::optional<long long> max_tokens;
+  std::optional<double> temperature;
+  std::optional<double> top_p;
+  std::optional<long long> top_k;
+  std::optional<double> input_cost;   // per 1M prompt tokens
+  std::optional<double> output_cost;  // per 1M completion tokens
+  std::string anthropic_version;
+  std::string azure_instance;
+  std::string azure_deployment_id;
+  std::string azure_api_version;
+  std::string llama2_format;
+  std::string mistral_format;
+  std::string upstream_url;
+  std::string upstream_path;
+  nlohmann::json blocks = nlohmann::json::object();  // gemini / bedrock / huggingface / mock
+};
+
+// Where and as whom to call; built from an ai-proxy config at load time, then immutable.
+struct Target {
+  std::string provider;  // registry name
+  std::string model;     // configured model name, empty = the request's
+  ModelOptions options;
+};
+
+// One client call, after ai-proxy's checks: `body` already has options filled in and `model`
+// set; providers translate from it and never modify it (retries rebuild from it).
+struct ProxyCall {
+  RouteType route_type = RouteType::Chat;
+  bool stream = false;
+  bool client_wants_usage = false;  // stream_options.include_usage as the client sent it
+  std::string model;                // effective model name
+  const nlohmann::json* body = nullptr;
+  std::string_view client_path;   // for route_type preserve
+  std::string_view client_query;  // raw query string without '?', may be empty
+  // auth.param_location = body: a top-level field added to the upstream JSON body.
+  std::string_view body_auth_name;
+  std::string_view body_auth_value;
+};
+
+struct Usage {
+  long long prompt_tokens = -1;
+  long long completion_tokens = -1;
+  bool known() const { return prompt_tokens >= 0 || completion_tokens >= 0; }
+  long long total() const {
+    return (prompt_tokens > 0 ? prompt_tokens : 0) + (completion_tokens > 0 ? completion_tokens : 0);
+  }
+};
+
+// A translated, OpenAI-shaped answer ready for the client.
+struct ProviderReply {
+  std::string body;  // JSON text
+  Usage usage;
+};
+
+// Receives OpenAI-shaped stream chunks (JSON text, without the "data: " framing).
+class ChunkSink {
+ public:
+  virtual ~ChunkSink() = default;
+  // Returns false when the client has gone; the decoder should stop producing.
+  virtual bool emit(std::string_view chunk_json) = 0;
+};
+
+class StreamDecoder {
+ public:
+  virtual ~StreamDecoder() = default;
+  // One framed upstream event: SSE (event name may be empty) or one NDJSON line / array element.
+  virtual Status onEvent(std::string_view event, std::string_view data, ChunkSink& out) = 0;
+  // The upstream body ended. Must return an error when the stream ended before its natural end
+  // (no [DONE], no message_stop, no done:true), so a truncated answer never looks complete.
+  virtual Status onEnd(ChunkSink& out) = 0;
+  const Usage& usage() const { return usage_; }
+
+ protected:
+  Usage usage_;
+};
+
+class Provider {
+ public:
+  virtual ~Provider() = default;
+  virtual std::string_view name() const = 0;
+  virtual Framing framing(const Target&) const { return Framing::Sse; }
+  // Route types this provider can translate (preserve is always allowed).
+  virtual bool supports(RouteType type) const = 0;
+  // Config-time checks beyond the schema (e.g. azure needs azure_instance); message per field.
+  virtual void checkTarget(const Target&, RouteType, std::vector<std::pair<std::string, std::string>>&) const {}
+
+  virtual Result<proxy::UpstreamRequest, ApiError> buildRequest(const ProxyCall&, const Target&) const = 0;
+  // Translates a 2xx body; `body` may be moved from.
+  virtual Result<ProviderReply, ApiError> parseResponse(const ProxyCall&, std::string& body,
+                                                        const Target&) const = 0;
+  virtual std::unique_ptr<StreamDecoder> newStreamDecoder(const ProxyCall&, const Target&) const = 0;
+  // Turns a non-2xx upstream answer into the client's error; the status is kept.
+  virtual ApiError parseError(int status, std::string_view body) const;
+
+  // An in-process answer instead of an HTTP exchange (the mock provider); null = go upstream.
+  virtual std::unique_ptr<proxy::UpstreamResponse> localExchange(const proxy::UpstreamRequest&) const {
+    return nullptr;
+  }
+};
+
+// The registry: the one table of providers. Lookup returns null for unknown names.
+const Provider* findProvider(std::string_view name);
+// The implementation for a configured provider, taking format options into account
+// (mistral_format / llama2_format "ollama" select the Ollama wire format). Called at load.
+const Provider* resolveProvider(std::string_view name, const ModelOptions& options);
+std::vector<std::string> providerNames();
+
+}  // namespace aigw::providers

@@ -1,0 +1,202 @@
+#include "proxy/handler.hpp"
+
+#include "config/router.hpp"
+#include "core/json.hpp"
+#include "plugins/plugin.hpp"
+#include "proxy/framing.hpp"
+#include "proxy/request_context.hpp"
+
+namespace aigw::proxy {
+
+namespace {
+
+constexpr std::size_t kMaxErrorBody = 1 << 20;
+constexpr std::size_t kMaxResponseBody = 64u << 20;
+
+ApiError fromUpstreamFailure(const UpstreamError& e, std::string_view provider) {
+  std::string what = "upstream " + std::string(provider) + ": " + e.message;
+  return e.kind == UpstreamFailure::Timeout ? ApiError::gatewayTimeout(std::move(what)) : ApiError::badGateway(std::move(what));
+}
+
+void runLogPhase(const RequestContext& ctx, const std::vector<const config::PluginInstance*>& chain) {
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) (*it)->impl->onLog(ctx);
+}
+
+// Writes OpenAI chunks to the client as SSE events, one socket write per event.
+class SseSink : public providers::ChunkSink {
+ public:
+  explicit SseSink(httplib::DataSink& sink) : sink_(sink) {}
+  bool emit(std::string_view chunk_json) override {
+    if (!alive_) return false;
+    buf_.assign("data: ");
+    buf_.append(chunk_json);
+    buf_.append("\n\n");
+    alive_ = sink_.write(buf_.data(), buf_.size());
+    return alive_;
+  }
+  bool raw(std::string_view bytes) {
+    if (!alive_) return false;
+    alive_ = sink_.write(bytes.data(), bytes.size());
+    return alive_;
+  }
+  bool alive() const { return alive_; }
+
+ private:
+  httplib::DataSink& sink_;
+  std::string buf_;
+  bool alive_ = true;
+};
+
+// Everything a streamed answer needs after the handler has returned.
+struct StreamState {
+  std::unique_ptr<RequestContext> ctx;
+  std::unique_ptr<UpstreamResponse> upstream;
+  std::unique_ptr<providers::StreamDecoder> decoder;
+  std::unique_ptr<Framer> framer;
+  std::vector<const config::PluginInstance*> chain;
+};
+
+std::string errorEvent(const std::string& message, const char* type) {
+  nlohmann::json e = {{"error", {{"message", message}, {"type", type}, {"code", nullptr}, {"param", nullptr}}}};
+  return "data: " + json::dump(e) + "\n\n";
+}
+
+// Pumps upstream bytes -> framer -> decoder -> client until the stream ends, fails or the
+// client goes away (then the upstream connection is dropped, which cancels the call).
+bool pumpStream(StreamState& st, httplib::DataSink& sink) {
+  SseSink out(sink);
+  auto on_event = [&](std::string_view event, std::string_view data) -> Status {
+    Status s = st.decoder->onEvent(event, data, out);
+    if (s && !out.alive()) return Status::error("client disconnected");
+    return s;
+  };
+  std::string chunk;
+  Status status;
+  while (status) {
+    chunk.clear();
+    if (!st.upstream->read(chunk)) break;
+    status = st.framer->feed(chunk, on_event);
+  }
+  if (!out.alive()) return false;
+  if (status && st.upstream->error().kind != UpstreamFailure::None) {
+    status = Status::error("upstream " + st.ctx->ai->provider_name + ": " + st.upstream->error().message);
+  }
+  if (status) status = st.framer->finish(on_event);
+  if (status) status = st.decoder->onEnd(out);
+  st.ctx->usage = st.decoder->usage();
+  if (!out.alive()) return false;
+  if (!status) {
+    out.raw(errorEvent(status.message(), "upstream_error"));
+  } else {
+    out.raw("data: [DONE]\n\n");
+  }
+  sink.done();
+  return true;
+}
+
+void setModelHeader(httplib::Response& res, const AiCall& ai) {
+  if (ai.model_name_header) res.set_header("X-Kong-LLM-Model", ai.provider_name + "/" + ai.call.model);
+}
+
+}  // namespace
+
+void writeError(httplib::Response& res, const ApiError& error) {
+  res.status = error.status;
+  if (error.retry_after_seconds >= 0) res.set_header("Retry-After", std::to_string(error.retry_after_seconds));
+  res.set_content(error.toJson(), "application/json");
+}
+
+void ProxyHandler::handle(const httplib::Request& req, httplib::Response& res) const {
+  auto ctx = std::make_unique<RequestContext>(req, store_.current());
+  const auto& cfg = *ctx->config;
+  const std::string host = req.get_header_value("Host");
+  ctx->route = cfg.router->match(req.method, host, req.path);
+  if (ctx->route < 0) {
+    writeError(res, ApiError::notFound("no Route matched with those values"));
+    runLogPhase(*ctx, cfg.global_plugins);
+    return;
+  }
+  const auto& chain = cfg.route_plugins[static_cast<std::size_t>(ctx->route)];
+  for (const auto* p : chain) {
+    if (p->impl->onAccess(*ctx) == plugins::Verdict::Respond) break;
+  }
+  if (ctx->error) {
+    writeError(res, *ctx->error);
+    runLogPhase(*ctx, chain);
+    return;
+  }
+  if (!ctx->ai) {
+    writeError(res, ApiError{503, "route has no ai-proxy plugin; aigw proxies AI routes only", "api_error", {}, "no_upstream", -1});
+    runLogPhase(*ctx, chain);
+    return;
+  }
+
+  AiCall& ai = *ctx->ai;
+  std::unique_ptr<UpstreamResponse> up = ai.provider->localExchange(ai.upstream);
+  if (!up) {
+    auto sent = client_.send(ai.upstream, ai.timeouts);
+    if (!sent) {
+      writeError(res, fromUpstreamFailure(sent.error(), ai.provider_name));
+      runLogPhase(*ctx, chain);
+      return;
+    }
+    up = std::move(*sent);
+  }
+
+  const int status = up->status();
+  if (status < 200 || status > 299) {
+    std::string body;
+    up->readAll(body, kMaxErrorBody);
+    ApiError e = ai.provider->parseError(status, body);
+    if (auto ra = up->header("retry-after"); !ra.empty()) res.set_header("Retry-After", ra);
+    writeError(res, e);
+    runLogPhase(*ctx, chain);
+    return;
+  }
+
+  if (!ai.call.stream) {
+    std::string body;
+    if (!up->readAll(body, kMaxResponseBody)) {
+      writeError(res, up->error().kind == UpstreamFailure::None
+                          ? ApiError::badGateway("upstream " + ai.provider_name + " response exceeds " +
+                                                 std::to_string(kMaxResponseBody) + " bytes")
+                          : fromUpstreamFailure(up->error(), ai.provider_name));
+      runLogPhase(*ctx, chain);
+      return;
+    }
+    auto reply = ai.provider->parseResponse(ai.call, body, *ai.target);
+    if (!reply) {
+      writeError(res, reply.error());
+      runLogPhase(*ctx, chain);
+      return;
+    }
+    ctx->usage = reply->usage;
+    setModelHeader(res, ai);
+    for (const auto& h : ctx->response_headers) res.set_header(h.name.c_str(), h.value);
+    res.status = 200;
+    res.set_content(std::move(reply->body), "application/json");
+    runLogPhase(*ctx, chain);
+    return;
+  }
+
+  setModelHeader(res, ai);
+  for (const auto& h : ctx->response_headers) res.set_header(h.name.c_str(), h.value);
+  res.set_header("Cache-Control", "no-cache");
+  res.set_header("X-Accel-Buffering", "no");
+  auto st = std::make_shared<StreamState>();
+  st->decoder = ai.provider->newStreamDecoder(ai.call, *ai.target);
+  st->framer = newFramer(ai.provider->framing(*ai.target));
+  st->upstream = std::move(up);
+  st->chain = chain;
+  st->ctx = std::move(ctx);
+  res.status = 200;
+  res.set_chunked_content_provider(
+      "text/event-stream", [st](std::size_t, httplib::DataSink& sink) { return pumpStream(*st, sink); },
+      [st](bool) {
+        // The upstream connection is released here, on the worker thread, after the last write.
+        st->upstream.reset();
+        runLogPhase(*st->ctx, st->chain);
+      });
+}
+
+}  // namespace aigw::proxy

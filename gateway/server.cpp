@@ -1,0 +1,123 @@
+#include "server.hpp"
+
+#include <httplib.h>
+
+#include "admin/admin_api.hpp"
+#include "proxy/handler.hpp"
+#include "proxy/upstream.hpp"
+#include "thread_pool.hpp"
+
+namespace aigw {
+
+bool parseListenAddress(const std::string& text, ListenAddress& out) {
+  std::string host, port;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') return false;
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else if (auto colon = text.rfind(':'); colon != std::string::npos) {
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  } else {
+    port = text;
+  }
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return false;
+  int p = std::stoi(port);
+  if (p > 65535) return false;
+  out.host = host.empty() ? "0.0.0.0" : host;
+  out.port = p;
+  return true;
+}
+
+struct Gateway::Impl {
+  GatewayOptions options;
+  config::ConfigStore store;
+  proxy::UpstreamClient upstream;
+  proxy::ProxyHandler handler;
+  httplib::Server proxy_server;
+  httplib::Server admin_server;
+  std::thread proxy_thread, admin_thread;
+  std::atomic<int> proxy_port{0}, admin_port{0};
+  std::mutex stop_mu;
+  bool stopped = false;
+
+  Impl(GatewayOptions opts, config::ConfigPtr initial)
+      : options(std::move(opts)),
+        store(std::move(initial)),
+        upstream(proxy::UpstreamClientOptions{true, options.ca_file, 64, 30000}),
+        handler(store, upstream) {}
+
+  void configure(httplib::Server& svr, std::size_t workers) {
+    svr.new_task_queue = [workers] { return new ElasticThreadPool(workers); };
+    svr.set_read_timeout(options.client_read_timeout_s, 0);
+    svr.set_write_timeout(options.client_write_timeout_s, 0);
+    svr.set_keep_alive_timeout(options.keep_alive_timeout_s);
+    svr.set_keep_alive_max_count(10000);
+    svr.set_payload_max_length(options.max_request_bytes);
+    svr.set_tcp_nodelay(true);
+  }
+};
+
+Gateway::Gateway(GatewayOptions options, config::ConfigPtr initial)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(initial))) {
+  auto& s = impl_->proxy_server;
+  impl_->configure(s, impl_->options.max_workers);
+  auto handle = [this](const httplib::Request& req, httplib::Response& res) { impl_->handler.handle(req, res); };
+  for (auto method : {&httplib::Server::Get, &httplib::Server::Post, &httplib::Server::Put,
+                      &httplib::Server::Patch, &httplib::Server::Delete, &httplib::Server::Options})
+    (s.*method)(".*", handle);
+  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+    proxy::writeError(res, ApiError::internal("internal error while handling the request"));
+  });
+  s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    if (res.status == 413) proxy::writeError(res, ApiError::payloadTooLarge("request body too large"));
+    else if (res.status == 400) proxy::writeError(res, ApiError::badRequest("malformed HTTP request"));
+  });
+  impl_->configure(impl_->admin_server, 64);
+  admin::registerAdminApi(impl_->admin_server, impl_->store);
+}
+
+Gateway::~Gateway() {
+  stop();
+  wait();
+}
+
+Status Gateway::start() {
+  auto bind = [](httplib::Server& svr, const ListenAddress& addr, std::atomic<int>& port) -> Status {
+    int bound = addr.port == 0 ? svr.bind_to_any_port(addr.host.c_str()) : (svr.bind_to_port(addr.host.c_str(), addr.port) ? addr.port : -1);
+    if (bound <= 0)
+      return Status::error("cannot listen on " + addr.host + ":" + std::to_string(addr.port) +
+                           " (address in use or not permitted); choose another with --listen/--admin-listen");
+    port = bound;
+    return {};
+  };
+  if (Status s = bind(impl_->proxy_server, impl_->options.proxy, impl_->proxy_port); !s) return s;
+  if (Status s = bind(impl_->admin_server, impl_->options.admin, impl_->admin_port); !s) {
+    impl_->proxy_server.stop();
+    return s;
+  }
+  impl_->proxy_thread = std::thread([this] { impl_->proxy_server.listen_after_bind(); });
+  impl_->admin_thread = std::thread([this] { impl_->admin_server.listen_after_bind(); });
+  return {};
+}
+
+void Gateway::stop() {
+  std::lock_guard lock(impl_->stop_mu);
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  impl_->proxy_server.stop();
+  impl_->admin_server.stop();
+}
+
+void Gateway::wait() {
+  if (impl_->proxy_thread.joinable()) impl_->proxy_thread.join();
+  if (impl_->admin_thread.joinable()) impl_->admin_thread.join();
+}
+
+config::ConfigStore& Gateway::store() { return impl_->store; }
+int Gateway::proxyPort() const { return impl_->proxy_port; }
+int Gateway::adminPort() const { return impl_->admin_port; }
+
+}  // namespace aigw

@@ -1,0 +1,173 @@
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "providers/provider.hpp"
+
+using namespace aigw::providers;
+using Json = nlohmann::json;
+
+namespace {
+
+struct Collect : ChunkSink {
+  std::vector<std::string> chunks;
+  bool emit(std::string_view c) override {
+    chunks.emplace_back(c);
+    return true;
+  }
+};
+
+ProxyCall chatCall(const Json& body, bool stream = false) {
+  ProxyCall call;
+  call.route_type = RouteType::Chat;
+  call.stream = stream;
+  call.model = body.value("model", "gpt-4o-mini");
+  call.body = &body;
+  return call;
+}
+
+}  // namespace
+
+TEST_CASE("openai: options fill in what the client left out; the client's value wins") {
+  const Provider* p = findProvider("openai");
+  REQUIRE(p);
+  Target t{"openai", "gpt-4o-mini", {}};
+  t.options.max_tokens = 512;
+  t.options.temperature = 1.0;
+  t.options.top_k = 5;  // not an OpenAI parameter: never sent
+  Json body = {{"messages", {{{"role", "user"}, {"content", "hi"}}}}, {"temperature", 0.2}, {"tools", Json::array()}};
+  auto req = p->buildRequest(chatCall(body), t);
+  REQUIRE(req);
+  CHECK(req->url == "https://api.openai.com/v1/chat/completions");
+  Json sent = Json::parse(req->body);
+  CHECK(sent["model"] == "gpt-4o-mini");
+  CHECK(sent["max_tokens"] == 512);
+  CHECK(sent["temperature"] == 0.2);
+  CHECK_FALSE(sent.contains("top_k"));
+  CHECK(sent["stream"] == false);
+  CHECK(sent["tools"] == Json::array());
+}
+
+TEST_CASE("openai: streaming asks for usage; upstream_url and upstream_path override the endpoint") {
+  const Provider* p = findProvider("openai");
+  Target t{"openai", "", {}};
+  t.options.upstream_url = "http://127.0.0.1:9999/custom/chat";
+  Json body = {{"model", "m"}, {"messages", {{{"role", "user"}, {"content", "hi"}}}}, {"stream", true}};
+  auto req = p->buildRequest(chatCall(body, true), t);
+  REQUIRE(req);
+  CHECK(req->url == "http://127.0.0.1:9999/custom/chat");
+  Json sent = Json::parse(req->body);
+  CHECK(sent["stream_options"]["include_usage"] == true);
+  t.options.upstream_path = "/v2/x";
+  CHECK(p->buildRequest(chatCall(body, true), t)->url == "http://127.0.0.1:9999/v2/x");
+}
+
+TEST_CASE("openai: a body-located credential is added to the upstream body") {
+  const Provider* p = findProvider("openai");
+  Json body = {{"messages", {{{"role", "user"}, {"content", "hi"}}}}};
+  auto call = chatCall(body);
+  call.body_auth_name = "api_key";
+  call.body_auth_value = "secret";
+  auto req = p->buildRequest(call, Target{"openai", "gpt-4o-mini", {}});
+  CHECK(Json::parse(req->body)["api_key"] == "secret");
+}
+
+TEST_CASE("azure: deployment URL with api-version") {
+  const Provider* p = findProvider("azure");
+  Target t{"azure", "gpt-4o", {}};
+  t.options.azure_instance = "inst";
+  t.options.azure_deployment_id = "dep";
+  t.options.azure_api_version = "2024-10-21";
+  Json body = {{"messages", {{{"role", "user"}, {"content", "hi"}}}}};
+  auto req = p->buildRequest(chatCall(body), t);
+  CHECK(req->url == "https://inst.openai.azure.com/openai/deployments/dep/chat/completions?api-version=2024-10-21");
+  ProxyCall emb;
+  emb.route_type = RouteType::Embeddings;
+  emb.model = "e";
+  Json eb = {{"input", "x"}};
+  emb.body = &eb;
+  CHECK(p->buildRequest(emb, t)->url ==
+        "https://inst.openai.azure.com/openai/deployments/dep/embeddings?api-version=2024-10-21");
+}
+
+TEST_CASE("openai: a 200 body passes through byte for byte; usage is read") {
+  const Provider* p = findProvider("openai");
+  Json body = {{"messages", {{{"role", "user"}, {"content", "hi"}}}}};
+  std::string upstream = R"({"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-4o-mini","system_fingerprint":"fp","choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}})";
+  const std::string copy = upstream;
+  auto reply = p->parseResponse(chatCall(body), upstream, Target{"openai", "", {}});
+  REQUIRE(reply);
+  CHECK(reply->body == copy);
+  CHECK(reply->usage.prompt_tokens == 3);
+  CHECK(reply->usage.completion_tokens == 1);
+
+  std::string garbage = "not json";
+  auto bad = p->parseResponse(chatCall(body), garbage, Target{"openai", "", {}});
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().status == 502);
+  std::string no_choices = R"({"object":"chat.completion"})";
+  auto missing = p->parseResponse(chatCall(body), no_choices, Target{"openai", "", {}});
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().message == "upstream openai returned a response without 'choices' for llm/v1/chat");
+}
+
+TEST_CASE("openai stream: chunks pass through, the usage-only chunk only when the client asked") {
+  const Provider* p = findProvider("openai");
+  Json body = {{"messages", {{{"role", "user"}, {"content", "hi"}}}}, {"stream", true}};
+  const std::string text_chunk = R"({"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]})";
+  const std::string usage_chunk = R"({"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7}})";
+  for (bool wants : {false, true}) {
+    CAPTURE(wants);
+    auto call = chatCall(body, true);
+    call.client_wants_usage = wants;
+    auto dec = p->newStreamDecoder(call, Target{"openai", "", {}});
+    Collect out;
+    CHECK(dec->onEvent("", text_chunk, out));
+    CHECK(dec->onEvent("", usage_chunk, out));
+    CHECK(dec->onEvent("", "[DONE]", out));
+    CHECK(dec->onEnd(out));
+    CHECK(out.chunks.size() == (wants ? 2u : 1u));
+    CHECK(out.chunks[0] == text_chunk);
+    CHECK(dec->usage().prompt_tokens == 5);
+    CHECK(dec->usage().completion_tokens == 2);
+  }
+}
+
+TEST_CASE("openai stream: no [DONE] is a truncation error; an error event is reported") {
+  const Provider* p = findProvider("openai");
+  Json body = {{"messages", {{{"role", "user"}, {"content", "hi"}}}}};
+  auto dec = p->newStreamDecoder(chatCall(body, true), Target{"openai", "", {}});
+  Collect out;
+  CHECK(dec->onEvent("", R"({"choices":[{"index":0,"delta":{"content":"a"}}]})", out));
+  auto end = dec->onEnd(out);
+  CHECK_FALSE(end);
+  CHECK(end.message() == "upstream stream ended before [DONE]; the answer is incomplete");
+
+  auto dec2 = p->newStreamDecoder(chatCall(body, true), Target{"openai", "", {}});
+  auto err = dec2->onEvent("", R"({"error":{"message":"overloaded","type":"server_error"}})", out);
+  CHECK_FALSE(err);
+  CHECK(err.message() == "upstream error mid-stream: overloaded");
+}
+
+TEST_CASE("upstream errors keep their status and OpenAI fields") {
+  const Provider* p = findProvider("openai");
+  auto e = p->parseError(401, R"({"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key","param":null}})");
+  CHECK(e.status == 401);
+  CHECK(e.message == "Incorrect API key provided");
+  CHECK(e.code == "invalid_api_key");
+  auto html = p->parseError(503, "<html>Service Unavailable</html>");
+  CHECK(html.status == 503);
+  CHECK(html.message == "upstream openai returned HTTP 503: <html>Service Unavailable</html>");
+  CHECK(html.type == "upstream_error");
+}
+
+TEST_CASE("format options select the wire format at load time") {
+  ModelOptions o;
+  o.mistral_format = "ollama";
+  const Provider* p = resolveProvider("mistral", o);
+  REQUIRE(p);
+  CHECK(p->framing(Target{}) == Framing::NdJson);
+  o.mistral_format = "openai";
+  CHECK(resolveProvider("mistral", o)->framing(Target{}) == Framing::Sse);
+  CHECK(resolveProvider("nope", o) == nullptr);
+}
