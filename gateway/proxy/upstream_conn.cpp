@@ -1,4 +1,4 @@
-#include "proxy/upstream_conn.hpp"
+#include "proxy/upstream_internal.hpp"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -52,7 +52,9 @@ std::string hostPort(const ParsedUrl& url) {
 // SIGPIPE even in a process that did not ignore it. The fd lives in the BIO's data pointer and
 // is owned by the Conn.
 
-int bioFd(BIO* b) { return static_cast<int>(reinterpret_cast<std::intptr_t>(BIO_get_data(b))); }
+int bioFd(BIO* b) {
+  return static_cast<int>(reinterpret_cast<std::intptr_t>(BIO_get_data(b)));
+}
 
 int bioWrite(BIO* b, const char* data, size_t len, size_t* written) {
   BIO_clear_retry_flags(b);
@@ -89,9 +91,12 @@ int bioRead(BIO* b, char* data, size_t len, size_t* got) {
 
 long bioCtrl(BIO* b, int cmd, long /*num*/, void* /*ptr*/) {
   switch (cmd) {
-    case BIO_CTRL_FLUSH: return 1;
-    case BIO_CTRL_EOF: return BIO_test_flags(b, BIO_FLAGS_IN_EOF) != 0 ? 1 : 0;
-    default: return 0;
+    case BIO_CTRL_FLUSH:
+      return 1;
+    case BIO_CTRL_EOF:
+      return BIO_test_flags(b, BIO_FLAGS_IN_EOF) != 0 ? 1 : 0;
+    default:
+      return 0;
   }
 }
 
@@ -100,7 +105,9 @@ int bioCreate(BIO* b) {
   return 1;
 }
 
-int bioDestroy(BIO* /*b*/) { return 1; }
+int bioDestroy(BIO* /*b*/) {
+  return 1;
+}
 
 // --- DNS
 
@@ -210,8 +217,8 @@ std::string Deadline::timeoutMessage(const std::string& label) const {
     return "upstream timed out after the total limit of " + std::to_string(limit_ms) +
            " ms while " + waiting_for + " (" + label + ")";
   }
-  return std::string("upstream timed out ") + waiting_for + " after " +
-         std::to_string(limit_ms) + " ms (" + label + ")";
+  return std::string("upstream timed out ") + waiting_for + " after " + std::to_string(limit_ms) +
+         " ms (" + label + ")";
 }
 
 // --- TlsContext
@@ -279,8 +286,8 @@ std::unique_ptr<Conn> Conn::open(const ParsedUrl& url, std::string key, const Tl
 
   std::string last_error = "no usable address";
   for (const addrinfo* ai = addrs.get(); ai; ai = ai->ai_next) {
-    int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                      ai->ai_protocol);
+    int fd =
+        ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd < 0) {
       last_error = errnoText(errno);
       continue;
@@ -375,7 +382,8 @@ Io Conn::waitFor(short events, const Deadline& deadline, UpstreamError& err) {
       return Io::Timeout;
     }
     if (errno == EINTR) continue;
-    err = {UpstreamFailure::Closed, "upstream poll failed: " + errnoText(errno) + " (" + label_ + ")"};
+    err = {UpstreamFailure::Closed,
+           "upstream poll failed: " + errnoText(errno) + " (" + label_ + ")"};
     return Io::Error;
   }
 }
@@ -388,8 +396,8 @@ Io socketError(int e, const char* doing, const std::string& label, UpstreamError
            std::string("upstream connection reset while ") + doing + " (" + label + ")"};
     return Io::Reset;
   }
-  err = {UpstreamFailure::Closed,
-         std::string("upstream I/O error while ") + doing + ": " + errnoText(e) + " (" + label + ")"};
+  err = {UpstreamFailure::Closed, std::string("upstream I/O error while ") + doing + ": " +
+                                      errnoText(e) + " (" + label + ")"};
   return Io::Error;
 }
 
@@ -407,7 +415,8 @@ Io Conn::sslFailure(int rc, const char* doing, const Deadline& deadline, Upstrea
       retry = io == Io::Ok;
       return io;
     }
-    case SSL_ERROR_ZERO_RETURN: return Io::Eof;
+    case SSL_ERROR_ZERO_RETURN:
+      return Io::Eof;
     case SSL_ERROR_SYSCALL:
       if (ERR_peek_error() == 0) {
         if (saved_errno == 0) return Io::Eof;
