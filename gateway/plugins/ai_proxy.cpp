@@ -302,6 +302,10 @@ std::shared_ptr<const Plugin> createAiProxy(const Json& cfg, const std::string& 
   o.mistral_format = options.value("mistral_format", "");
   o.upstream_url = options.value("upstream_url", "");
   o.upstream_path = options.value("upstream_path", "");
+  t.cloud_auth.aws_access_key_id = auth.value("aws_access_key_id", "");
+  t.cloud_auth.aws_secret_access_key = auth.value("aws_secret_access_key", "");
+  t.cloud_auth.gcp_use_service_account = auth.value("gcp_use_service_account", false);
+  t.cloud_auth.gcp_service_account_json = auth.value("gcp_service_account_json", "");
   for (const char* block : {"gemini", "bedrock", "huggingface", "mock"})
     if (options.contains(block)) o.blocks[block] = options[block];
 

@@ -43,11 +43,21 @@ struct ModelOptions {
   nlohmann::json blocks = nlohmann::json::object();  // gemini / bedrock / huggingface / mock
 };
 
+// Credentials a provider signs or mints itself (config.auth; header/param auth is generic and
+// applied by ai-proxy after buildRequest).
+struct CloudAuth {
+  std::string aws_access_key_id;      // else env AWS_ACCESS_KEY_ID
+  std::string aws_secret_access_key;  // else env AWS_SECRET_ACCESS_KEY
+  bool gcp_use_service_account = false;
+  std::string gcp_service_account_json;  // else env GCP_SERVICE_ACCOUNT
+};
+
 // Where and as whom to call; built from an ai-proxy config at load time, then immutable.
 struct Target {
   std::string provider;  // registry name
   std::string model;     // configured model name, empty = the request's
   ModelOptions options;
+  CloudAuth cloud_auth;
 };
 
 // One client call, after ai-proxy's checks: `body` already has options filled in and `model`

@@ -1,6 +1,4 @@
 // The one table of providers. Adding a provider: one file + one line here.
-#include <algorithm>
-#include <array>
 
 #include "providers/builtin.hpp"
 
@@ -16,14 +14,14 @@ struct Entry {
 const Provider& ollamaProvider() { return builtin::ollamaNative("ollama"); }
 
 // Providers whose wire format is chosen by an option resolve through resolveProvider().
-const std::array<Entry, 6> kProviders = {{
+const Entry kProviders[] = {
     {"openai", builtin::openai},
     {"azure", builtin::azure},
     {"mistral", builtin::mistralOpenAI},
     {"llama2", builtin::llama2OpenAI},
     {"ollama", ollamaProvider},
     {"mock", builtin::mock},
-}};
+};
 
 }  // namespace
 
