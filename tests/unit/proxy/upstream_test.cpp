@@ -729,12 +729,31 @@ TEST_CASE("malformed responses are Protocol failures") {
 
 TEST_CASE("concurrent requests share the client") {
   TestServer server;
+  ConnCounter conns;
   server.svr->new_task_queue = [] { return new httplib::ThreadPool(16); };
+  server.svr->set_keep_alive_max_count(1000);
   server.svr->Get("/n", [&](const httplib::Request& req, httplib::Response& res) {
+    conns.add(req);
     res.set_content("n=" + req.get_param_value("i"), "text/plain");
   });
   server.start();
   UpstreamClient client;
+  // httplib listens with a backlog of 5, so 8 simultaneous connects can overflow it and cost a
+  // 1 s SYN retransmit. Open the 8 connections one by one first (each response holds its
+  // connection until its body is read); the workers then only ever reuse them.
+  {
+    std::vector<std::unique_ptr<UpstreamResponse>> warm;
+    for (int i = 0; i < 8; ++i) {
+      auto res = client.send(get(server.url("/n?i=warm")), shortTimeouts());
+      REQUIRE(res.ok());
+      warm.push_back(std::move(*res));
+    }
+    for (auto& res : warm) {
+      std::string body;
+      CHECK(res->readAll(body, 1024));
+    }
+  }
+  REQUIRE(conns.count() == 8);
   std::atomic<int> ok{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
@@ -750,6 +769,7 @@ TEST_CASE("concurrent requests share the client") {
   }
   for (auto& th : threads) th.join();
   CHECK(ok == 400);
+  CHECK(conns.count() == 8);
 }
 
 // --- HTTPS against an in-memory self-signed certificate
