@@ -1,11 +1,10 @@
 // Declarative document (Kong decK format) -> immutable Config snapshot.
-#include <openssl/sha.h>
-
 #include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "config/document.hpp"
+#include "config/entities.hpp"
 #include "config/model.hpp"
 #include "config/router.hpp"
 #include "config/schema.hpp"
@@ -23,68 +22,10 @@ namespace {
 
 using Json = nlohmann::json;
 
-// Stable ids for entities declared without one, so diffs and admin lookups by id survive a
-// reload of the same file: a UUID-shaped digest of the entity's kind and name (or position).
-std::string stableId(const std::string& seed) {
-  unsigned char digest[SHA_DIGEST_LENGTH];
-  SHA1(reinterpret_cast<const unsigned char*>(seed.data()), seed.size(), digest);
-  digest[6] = (digest[6] & 0x0f) | 0x50;
-  digest[8] = (digest[8] & 0x3f) | 0x80;
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 0xf];
-  }
-  return out;
-}
-
-Field any(std::string name) { return Field{std::move(name), FieldType::Any}; }
-Field strf(std::string name) { return Field{std::move(name), FieldType::String}; }
-Field intf(std::string name, double min, double max) {
-  Field f{std::move(name), FieldType::Integer};
-  f.min = min;
-  f.max = max;
-  return f;
-}
-Field boolf(std::string name) { return Field{std::move(name), FieldType::Boolean}; }
-Field strlist(std::string name) {
-  Field f{std::move(name), FieldType::Array};
-  f.element = FieldType::String;
-  return f;
-}
-
-// Kong's entity fields; the ones aigw gives no meaning to are accepted and ignored.
-const Schema& serviceSchema() {
-  static const Schema s{{strf("id"), strf("name"), strf("url"), strf("protocol"), strf("host"), intf("port", 0, 65535),
-                         strf("path"), intf("retries", 0, 32767), intf("connect_timeout", 1, 2147483646),
-                         intf("write_timeout", 1, 2147483646), intf("read_timeout", 1, 2147483646), strlist("tags"),
-                         any("client_certificate"), boolf("tls_verify"), intf("tls_verify_depth", 0, 64),
-                         any("ca_certificates"), boolf("enabled"), any("routes"), any("plugins"), any("created_at"),
-                         any("updated_at")}};
-  return s;
-}
-const Schema& routeSchema() {
-  static const Schema s{{strf("id"), strf("name"), strlist("protocols"), strlist("methods"), strlist("hosts"),
-                         strlist("paths"), any("headers"), intf("https_redirect_status_code", 0, 999),
-                         intf("regex_priority", -2147483647, 2147483647), boolf("strip_path"), strf("path_handling"),
-                         boolf("preserve_host"), boolf("request_buffering"), boolf("response_buffering"),
-                         strlist("snis"), any("sources"), any("destinations"), strlist("tags"), any("service"),
-                         any("plugins"), any("created_at"), any("updated_at"), strf("expression"), any("priority")}};
-  return s;
-}
-const Schema& pluginSchema() {
-  static const Schema s{{strf("id"), strf("name"), any("config"), boolf("enabled"), strlist("protocols"),
-                         strlist("tags"), any("route"), any("service"), any("consumer"), any("consumer_group"),
-                         strf("instance_name"), any("ordering"), any("created_at"), any("updated_at")}};
-  return s;
-}
-const Schema& consumerSchema() {
-  static const Schema s{{strf("id"), strf("username"), strf("custom_id"), strlist("tags"), any("plugins"),
-                         any("keyauth_credentials"), any("created_at"), any("updated_at"), any("groups")}};
-  return s;
-}
+const Schema& serviceSchema() { return entitySchema(EntityKind::Service); }
+const Schema& routeSchema() { return entitySchema(EntityKind::Route); }
+const Schema& pluginSchema() { return entitySchema(EntityKind::Plugin); }
+const Schema& consumerSchema() { return entitySchema(EntityKind::Consumer); }
 
 std::vector<std::string> strings(const Json& o, const char* key) {
   std::vector<std::string> out;
@@ -342,11 +283,15 @@ class Builder {
 Result<ConfigPtr, ConfigErrors> build(const Json& document, const std::function<const char*(const std::string&)>& env) {
   auto cfg = std::make_shared<Config>();
   Builder builder(cfg);
-  Json resolved = resolveEnv(document, env, builder.errors);
+  FlatDocument flat = flatten(document);
+  Json resolved = resolveEnv(flat.doc, env, builder.errors);
   if (builder.errors.empty()) builder.document(resolved);
   if (builder.errors.empty()) builder.finish();
-  if (!builder.errors.empty()) return Result<ConfigPtr, ConfigErrors>::failure(std::move(builder.errors));
-  cfg->source = std::make_shared<const Json>(document);
+  if (!builder.errors.empty()) {
+    for (auto& e : builder.errors.list()) e.path = flat.originalPath(e.path);
+    return Result<ConfigPtr, ConfigErrors>::failure(std::move(builder.errors));
+  }
+  cfg->source = std::make_shared<const Json>(std::move(flat.doc));
   return ConfigPtr(std::move(cfg));
 }
 

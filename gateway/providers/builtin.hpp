@@ -11,5 +11,7 @@ const Provider& mistralOpenAI();
 const Provider& llama2OpenAI();  // OpenAI-shaped self-hosted server at upstream_url
 const Provider& ollamaNative(std::string_view name);  // "ollama", "llama2" or "mistral"
 const Provider& mock();
+const Provider& anthropic();
+const Provider& cohere();
 
 }  // namespace aigw::providers::builtin

@@ -21,6 +21,7 @@ const Entry kProviders[] = {
     {"llama2", builtin::llama2OpenAI},
     {"ollama", ollamaProvider},
     {"mock", builtin::mock},
+    {"anthropic", builtin::anthropic},
 };
 
 }  // namespace

@@ -27,7 +27,7 @@ namespace {
 
 // Bodies below this are copied behind the head so a small request leaves in one write (and one
 // TLS record); larger ones are written straight from the caller's string.
-constexpr std::size_t kCoalesceBody = 16 * 1024;
+constexpr std::size_t kCoalesceBody = std::size_t{16} * 1024;
 
 std::string hostHeader(const ParsedUrl& url) {
   std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;

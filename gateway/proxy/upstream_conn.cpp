@@ -15,7 +15,6 @@
 #include <cerrno>
 #include <climits>
 #include <condition_variable>
-#include <cstdint>
 #include <cstring>
 #include <mutex>
 #include <thread>
@@ -49,11 +48,11 @@ std::string hostPort(const ParsedUrl& url) {
 }
 
 // --- A socket BIO that sends with MSG_NOSIGNAL, so a peer reset during SSL_write cannot raise
-// SIGPIPE even in a process that did not ignore it. The fd lives in the BIO's data pointer and
-// is owned by the Conn.
+// SIGPIPE even in a process that did not ignore it. The BIO's data points at the owning Conn's
+// fd, which outlives the BIO (the Conn frees the SSL, and with it the BIO, before closing).
 
 int bioFd(BIO* b) {
-  return static_cast<int>(reinterpret_cast<std::intptr_t>(BIO_get_data(b)));
+  return *static_cast<const int*>(BIO_get_data(b));
 }
 
 int bioWrite(BIO* b, const char* data, size_t len, size_t* written) {
@@ -273,8 +272,9 @@ Conn::~Conn() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-std::unique_ptr<Conn> Conn::open(const ParsedUrl& url, std::string key, const TlsContext& tls,
-                                 const Deadline& deadline, UpstreamError& err) {
+std::unique_ptr<Conn> Conn::open(const ParsedUrl& url, const std::string& key,
+                                 const TlsContext& tls, const Deadline& deadline,
+                                 UpstreamError& err) {
   const std::string label = hostPort(url);
   const bool https = url.scheme == "https";
   if (https && !tls.setupError().empty()) {
@@ -330,7 +330,7 @@ bool Conn::handshake(const ParsedUrl& url, const TlsContext& tls, const Deadline
     err = {UpstreamFailure::Connect, "upstream TLS setup failed: " + sslReason("out of memory")};
     return false;
   }
-  BIO_set_data(bio, reinterpret_cast<void*>(static_cast<std::intptr_t>(fd_)));
+  BIO_set_data(bio, &fd_);
   SSL_set_bio(ssl_, bio, bio);
   SSL_set_connect_state(ssl_);
   const bool ip = isIpLiteral(url.host);

@@ -80,8 +80,9 @@ class Conn {
 
   // Resolves, connects and (for https) handshakes within `deadline`. On failure returns null and
   // fills `err` (Connect or Timeout).
-  static std::unique_ptr<Conn> open(const ParsedUrl& url, std::string key, const TlsContext& tls,
-                                    const Deadline& deadline, UpstreamError& err);
+  static std::unique_ptr<Conn> open(const ParsedUrl& url, const std::string& key,
+                                    const TlsContext& tls, const Deadline& deadline,
+                                    UpstreamError& err);
 
   // Returns Ok with n > 0 as soon as any bytes are available.
   Io readSome(char* buf, std::size_t cap, std::size_t& n, const Deadline& deadline,

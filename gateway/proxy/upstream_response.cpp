@@ -13,10 +13,10 @@
 namespace aigw::proxy::detail {
 namespace {
 
-constexpr std::size_t kMaxHead = 64 * 1024;
+constexpr std::size_t kMaxHead = std::size_t{64} * 1024;
 constexpr std::size_t kMaxHeaders = 100;
 constexpr std::size_t kMaxChunkLine = 4096;
-constexpr std::size_t kReadSize = 16 * 1024;
+constexpr std::size_t kReadSize = std::size_t{16} * 1024;
 constexpr int kMaxInterim = 32;
 
 // Calls fn for each trimmed, non-empty element of a comma-separated header value.
