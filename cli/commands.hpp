@@ -8,6 +8,10 @@ namespace aigw::cli {
 void setupServe(CLI::App& app);
 void setupValidate(CLI::App& app);
 void setupVersion(CLI::App& app);
+void setupSync(CLI::App& app);
+void setupDiff(CLI::App& app);
+void setupReset(CLI::App& app);
+void setupDump(CLI::App& app);
 
 // Exit codes (BRIEF §2): 0 success, 1 runtime failure, 2 usage or validation error.
 inline constexpr int kExitOk = 0;

@@ -10,6 +10,10 @@ int main(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "Show help for every command");
   aigw::cli::setupServe(app);
   aigw::cli::setupValidate(app);
+  aigw::cli::setupSync(app);
+  aigw::cli::setupDiff(app);
+  aigw::cli::setupReset(app);
+  aigw::cli::setupDump(app);
   aigw::cli::setupVersion(app);
   try {
     app.parse(argc, argv);

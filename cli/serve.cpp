@@ -40,7 +40,10 @@ void runServe(const ServeOptions& opts) {
   }
   g.max_workers = opts.max_workers;
   g.ca_file = opts.ca_file;
+  g.data_dir = opts.data_dir;
 
+  // With -c the file is the config at start (and is persisted); without it, the data dir's
+  // last state, or nothing.
   config::ConfigPtr initial = config::emptyConfig();
   if (!opts.config_file.empty()) {
     auto cfg = config::loadFile(opts.config_file);
@@ -49,6 +52,14 @@ void runServe(const ServeOptions& opts) {
       throw Exit{kExitUsage};
     }
     initial = *cfg;
+  } else {
+    config::ConfigStore scratch(initial);
+    auto persisted = config::ConfigManager(scratch, opts.data_dir).loadPersisted();
+    if (!persisted) {
+      std::cerr << "aigw: the saved state in " << opts.data_dir << " is invalid:\n" << persisted.error() << "\n";
+      throw Exit{kExitRuntime};
+    }
+    initial = *persisted;
   }
 
   // Signals are taken by sigwait() on this thread only; workers never see them.
@@ -60,6 +71,12 @@ void runServe(const ServeOptions& opts) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   Gateway gateway(g, initial);
+  if (!opts.config_file.empty()) {
+    if (auto saved = gateway.manager().apply(*initial->source); !saved) {
+      std::cerr << "aigw: " << saved.error().toString() << "\n";
+      throw Exit{kExitRuntime};
+    }
+  }
   if (Status s = gateway.start(); !s) {
     std::cerr << "aigw: " << s.message() << "\n";
     throw Exit{kExitRuntime};
@@ -80,7 +97,10 @@ void runServe(const ServeOptions& opts) {
         std::cerr << "aigw: reload failed, keeping the running config:\n" << cfg.error() << "\n";
         continue;
       }
-      gateway.store().publish(*cfg);
+      if (auto applied = gateway.manager().apply(*(*cfg)->source); !applied) {
+        std::cerr << "aigw: reload failed, keeping the running config:\n" << applied.error().toString() << "\n";
+        continue;
+      }
       std::cerr << "aigw: reloaded " << opts.config_file << " (" << (*cfg)->routes.size() << " routes)\n";
       continue;
     }

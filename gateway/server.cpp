@@ -1,6 +1,8 @@
 #include "server.hpp"
 
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "admin/admin_api.hpp"
 #include "proxy/handler.hpp"
@@ -30,9 +32,28 @@ bool parseListenAddress(const std::string& text, ListenAddress& out) {
   return true;
 }
 
+// cpp-httplib 0.11.4 listens with a backlog of 5, so a burst of new connections overflows the
+// accept queue and clients wait for SYN retransmits (1 s, 3 s, ...). It does not expose its
+// socket, so find the listening socket bound to our port and raise the backlog; Linux
+// accepts listen() again on a listening socket for exactly this.
+static void widenBacklog(int port) {
+  for (int fd = 3; fd < 4096; ++fd) {
+    int listening = 0;
+    socklen_t len = sizeof(listening);
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) continue;
+    sockaddr_storage addr{};
+    socklen_t alen = sizeof(addr);
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &alen) != 0) continue;
+    int bound = addr.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port)
+                                           : ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+    if (bound == port) ::listen(fd, 4096);
+  }
+}
+
 struct Gateway::Impl {
   GatewayOptions options;
   config::ConfigStore store;
+  config::ConfigManager manager;
   proxy::UpstreamClient upstream;
   proxy::ProxyHandler handler;
   httplib::Server proxy_server;
@@ -45,6 +66,7 @@ struct Gateway::Impl {
   Impl(GatewayOptions opts, config::ConfigPtr initial)
       : options(std::move(opts)),
         store(std::move(initial)),
+        manager(store, options.data_dir),
         upstream(proxy::UpstreamClientOptions{true, options.ca_file, 64, 30000}),
         handler(store, upstream) {}
 
@@ -76,7 +98,7 @@ Gateway::Gateway(GatewayOptions options, config::ConfigPtr initial)
     else if (res.status == 400) proxy::writeError(res, ApiError::badRequest("malformed HTTP request"));
   });
   impl_->configure(impl_->admin_server, 64);
-  admin::registerAdminApi(impl_->admin_server, impl_->store);
+  admin::registerAdminApi(impl_->admin_server, impl_->manager);
 }
 
 Gateway::~Gateway() {
@@ -91,6 +113,7 @@ Status Gateway::start() {
       return Status::error("cannot listen on " + addr.host + ":" + std::to_string(addr.port) +
                            " (address in use or not permitted); choose another with --listen/--admin-listen");
     port = bound;
+    widenBacklog(bound);
     return {};
   };
   if (Status s = bind(impl_->proxy_server, impl_->options.proxy, impl_->proxy_port); !s) return s;
@@ -117,6 +140,7 @@ void Gateway::wait() {
 }
 
 config::ConfigStore& Gateway::store() { return impl_->store; }
+config::ConfigManager& Gateway::manager() { return impl_->manager; }
 int Gateway::proxyPort() const { return impl_->proxy_port; }
 int Gateway::adminPort() const { return impl_->admin_port; }
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 
+#include "config/persist.hpp"
 #include "config/store.hpp"
 #include "core/result.hpp"
 
@@ -30,6 +31,7 @@ struct GatewayOptions {
   int client_write_timeout_s = 60;
   int keep_alive_timeout_s = 5;
   std::string ca_file;                      // extra CA bundle for upstream TLS
+  std::string data_dir;                     // persisted config; empty = not persisted
 };
 
 class Gateway {
@@ -45,6 +47,7 @@ class Gateway {
   void wait();
 
   config::ConfigStore& store();
+  config::ConfigManager& manager();
   int proxyPort() const;
   int adminPort() const;
 

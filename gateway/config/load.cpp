@@ -26,6 +26,40 @@ Result<ConfigPtr, std::string> loadText(const std::string& text, const std::stri
   return fromDocument(parseDocument(text, name));
 }
 
+Result<LocalDocuments, std::string> loadForSync(const std::vector<std::string>& files) {
+  using R = Result<LocalDocuments, std::string>;
+  LocalDocuments out;
+  nlohmann::json merged = {{"_format_version", "3.0"}};
+  std::string errors;
+  for (const auto& file : files) {
+    auto doc = loadDocumentFile(file);
+    if (!doc) return R::failure(doc.error().toString());
+    // Validate each file on its own first, so errors point into the right file.
+    auto built = build(doc->value, [](const std::string&) -> const char* { return "placeholder"; });
+    if (!built) {
+      ConfigErrors e = built.error();
+      doc->annotate(e);
+      if (!errors.empty()) errors += "\n";
+      errors += e.toString();
+      continue;
+    }
+    const auto& v = doc->value;
+    if (v.contains("_info") && v["_info"].is_object() && v["_info"].contains("select_tags"))
+      for (const auto& t : v["_info"]["select_tags"])
+        if (t.is_string()) out.select_tags.push_back(t.get<std::string>());
+    for (const char* c : {"services", "routes", "plugins", "consumers"}) {
+      if (!v.contains(c) || !v[c].is_array()) continue;
+      if (!merged.contains(c)) merged[c] = nlohmann::json::array();
+      for (const auto& e : v[c]) merged[c].push_back(e);
+    }
+  }
+  if (!errors.empty()) return R::failure(errors);
+  auto built = build(merged, [](const std::string&) -> const char* { return "placeholder"; });
+  if (!built) return R::failure(built.error().toString());
+  out.flat = *(*built)->source;
+  return out;
+}
+
 ConfigPtr emptyConfig() {
   auto built = build(nlohmann::json{{"_format_version", "3.0"}}, processEnv());
   return *built;

@@ -220,9 +220,9 @@ Result<std::unique_ptr<UpstreamResponse>, UpstreamError> UpstreamClient::send(
           return R::failure(std::move(err));
       }
     }
-  } catch (const std::exception&) {
+  } catch (const std::exception& e) {
     return R::failure(
-        makeError(UpstreamFailure::Connect, "upstream request failed: out of memory"));
+        makeError(UpstreamFailure::Connect, std::string("upstream request failed: ") + e.what()));
   }
 }
 

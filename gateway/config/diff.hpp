@@ -1,0 +1,37 @@
+// decK-style diff between two flat config documents: which entities are created, updated
+// (with field-level changes, secrets masked) or deleted. Entities match by kind and name
+// (username for consumers), else by id. Used by `aigw diff` and `aigw sync`.
+// Thread-safety: pure functions.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace aigw::config {
+
+struct EntityChange {
+  enum class Op { Create, Update, Delete } op;
+  std::string kind;   // "service", "route", "plugin", "consumer"
+  std::string label;  // e.g. route "openai-chat" or plugin "ai-proxy" (route openai-chat)
+  std::vector<std::string> fields;  // for updates: "config.model.name: "a" -> "b""
+};
+
+// Only entities tagged with `select_tag` take part when it is not empty.
+std::vector<EntityChange> diffDocuments(const nlohmann::json& current_flat, const nlohmann::json& target_flat,
+                                        const std::string& select_tag = "");
+
+// The document to apply: `target` for everything, or with a select tag, `current` minus its
+// tagged entities plus `target`'s (each given the tag).
+nlohmann::json mergeForSync(const nlohmann::json& current_flat, const nlohmann::json& target_flat,
+                            const std::string& select_tag);
+
+// Every entity given the tag (once).
+nlohmann::json withTag(const nlohmann::json& flat, const std::string& tag);
+
+// Only the entities carrying the tag (and plugins attached to them).
+nlohmann::json selectTagged(const nlohmann::json& flat, const std::string& select_tag);
+
+std::string formatChanges(const std::vector<EntityChange>& changes);
+
+}  // namespace aigw::config
