@@ -3,6 +3,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "config/aigateway.hpp"
 #include "config/document.hpp"
 #include "config/entities.hpp"
 #include "config/model.hpp"
@@ -283,7 +284,15 @@ class Builder {
 Result<ConfigPtr, ConfigErrors> build(const Json& document, const std::function<const char*(const std::string&)>& env) {
   auto cfg = std::make_shared<Config>();
   Builder builder(cfg);
-  FlatDocument flat = flatten(document);
+  // A Kubernetes AIGateway file becomes the equivalent decK document first.
+  FlatDocument flat;
+  if (isAIGateway(document)) {
+    Json converted = fromAIGateway(document, builder.errors);
+    if (!builder.errors.empty()) return Result<ConfigPtr, ConfigErrors>::failure(std::move(builder.errors));
+    flat = flatten(converted);
+  } else {
+    flat = flatten(document);
+  }
   Json resolved = resolveEnv(flat.doc, env, builder.errors);
   if (builder.errors.empty()) builder.document(resolved);
   if (builder.errors.empty()) builder.finish();

@@ -6,5 +6,6 @@
 namespace aigw::plugins {
 
 const PluginSpec& aiProxySpec();
+const PluginSpec& aiPromptDecoratorSpec();
 
 }  // namespace aigw::plugins

@@ -1,25 +1,24 @@
 // The one table of plugins. Adding a plugin: one file + one line here.
-#include <array>
-
 #include "plugins/builtin.hpp"
 
 namespace aigw::plugins {
 
 namespace {
-const std::array<const PluginSpec* (*)(), 1> kPlugins = {
-    [] { return &aiProxySpec(); },
+const PluginSpec& (*const kPlugins[])() = {
+    aiProxySpec,
+    aiPromptDecoratorSpec,
 };
 }  // namespace
 
 const PluginSpec* findPlugin(std::string_view name) {
   for (auto get : kPlugins)
-    if (get()->name == name) return get();
+    if (get().name == name) return &get();
   return nullptr;
 }
 
 std::vector<std::string> pluginNames() {
   std::vector<std::string> names;
-  for (auto get : kPlugins) names.emplace_back(get()->name);
+  for (auto get : kPlugins) names.emplace_back(get().name);
   return names;
 }
 
