@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include "admin/admin_api.hpp"
+#include "observability/access_log.hpp"
 #include "proxy/handler.hpp"
 #include "proxy/upstream.hpp"
 #include "thread_pool.hpp"
@@ -55,6 +56,8 @@ struct Gateway::Impl {
   config::ConfigStore store;
   config::ConfigManager manager;
   proxy::UpstreamClient upstream;
+  std::string access_log_error;  // set while access_log is opened; reported by start()
+  std::unique_ptr<observability::AccessLog> access_log;
   proxy::ProxyHandler handler;
   httplib::Server proxy_server;
   httplib::Server admin_server;
@@ -68,7 +71,13 @@ struct Gateway::Impl {
         store(std::move(initial)),
         manager(store, options.data_dir),
         upstream(proxy::UpstreamClientOptions{true, options.ca_file, 64, 30000}),
-        handler(store, upstream) {}
+        access_log(openAccessLog(options.access_log)),
+        handler(store, upstream, access_log.get()) {}
+
+  std::unique_ptr<observability::AccessLog> openAccessLog(const std::string& path) {
+    if (path.empty()) return nullptr;
+    return observability::AccessLog::open(path, access_log_error);
+  }
 
   void configure(httplib::Server& svr, std::size_t workers) {
     svr.new_task_queue = [workers] { return new ElasticThreadPool(workers); };
@@ -107,6 +116,7 @@ Gateway::~Gateway() {
 }
 
 Status Gateway::start() {
+  if (!impl_->access_log_error.empty()) return Status::error(impl_->access_log_error);
   auto bind = [](httplib::Server& svr, const ListenAddress& addr, std::atomic<int>& port) -> Status {
     int bound = addr.port == 0 ? svr.bind_to_any_port(addr.host.c_str()) : (svr.bind_to_port(addr.host.c_str(), addr.port) ? addr.port : -1);
     if (bound <= 0)

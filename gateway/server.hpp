@@ -32,6 +32,7 @@ struct GatewayOptions {
   int keep_alive_timeout_s = 5;
   std::string ca_file;                      // extra CA bundle for upstream TLS
   std::string data_dir;                     // persisted config; empty = not persisted
+  std::string access_log;                   // JSON lines: "-" = stdout, a path, empty = off
 };
 
 class Gateway {
@@ -39,7 +40,7 @@ class Gateway {
   Gateway(GatewayOptions options, config::ConfigPtr initial);
   ~Gateway();
 
-  // Binds both listeners; fails with a message naming the address.
+  // Opens the access log, binds both listeners; fails with a message naming what failed.
   Status start();
   // Stops accepting, lets in-flight requests finish, returns when both listeners are down.
   void stop();

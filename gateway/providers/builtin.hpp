@@ -11,7 +11,9 @@ const Provider& mistralOpenAI();
 const Provider& llama2OpenAI();  // OpenAI-shaped self-hosted server at upstream_url
 const Provider& ollamaNative(std::string_view name);  // "ollama", "llama2" or "mistral"
 const Provider& mock();
+const Provider& gemini();
 const Provider& anthropic();
-const Provider& cohere();
+const Provider& cohere();  // the v2 API
+const Provider& cohereFor(const ModelOptions& options);  // v1 when upstream_url points at it
 
 }  // namespace aigw::providers::builtin

@@ -1,17 +1,26 @@
-// Internals of the gemini provider shared by gemini.cpp (request/response translation) and
-// gemini_stream.cpp (the SSE stream decoder). Not for other providers.
+// Internals of the gemini provider, shared by gemini.cpp (the Provider: URLs, credentials,
+// answers, errors), gemini_request.cpp (request bodies) and gemini_stream.cpp (answer pieces
+// and the SSE stream decoder). Not for other providers.
 // Wire format: https://ai.google.dev/api/generate-content
 // Thread-safety: pure functions; a decoder belongs to one stream.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
 #include "providers/provider.hpp"
 
 namespace aigw::providers::gemini {
+
+// OpenAI body -> generateContent / batchEmbedContents body; a 400 with `param` for what Gemini
+// cannot do. `options` fill in what the client left out.
+Result<nlohmann::json, ApiError> chatBody(const nlohmann::json& in, const ModelOptions& options);
+Result<nlohmann::json, ApiError> completionBody(const nlohmann::json& in,
+                                                const ModelOptions& options);
+Result<nlohmann::json, ApiError> embeddingBody(const nlohmann::json& in,
+                                               const std::string& model_id);
 
 // Candidate.finishReason -> OpenAI finish_reason; `has_tool_calls` turns a plain stop into
 // "tool_calls", as OpenAI reports a turn that ends in function calls.

@@ -75,8 +75,8 @@ Result<ServiceAccount> parseServiceAccount(std::string_view json_text) {
     auto it = doc.find(f.name);
     if (it != doc.end() && it->is_string()) *f.into = it->get<std::string>();
     if (f.required && f.into->empty())
-      return Result<ServiceAccount>::failure(std::string("service account key has no \"") +
-                                             f.name + "\"");
+      return Result<ServiceAccount>::failure(std::string("service account key has no \"") + f.name +
+                                             "\"");
   }
   // Google's key files always carry token_uri; older ones may not, and this is its value.
   if (sa.token_uri.empty()) sa.token_uri = "https://oauth2.googleapis.com/token";
@@ -119,8 +119,8 @@ Result<std::string> signJwt(const ServiceAccount& account, EVP_PKEY* key, long l
                        {"aud", account.token_uri},
                        {"iat", issued_at},
                        {"exp", issued_at + kAssertionLifetimeSeconds}};
-  std::string signing_input = base64UrlEncode(json::dump(header)) + "." +
-                              base64UrlEncode(json::dump(claims));
+  std::string signing_input =
+      base64UrlEncode(json::dump(header)) + "." + base64UrlEncode(json::dump(claims));
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   if (!ctx) return Result<std::string>::failure("out of memory while signing the JWT");
   std::size_t size = 0;
@@ -138,8 +138,8 @@ Result<std::string> signJwt(const ServiceAccount& account, EVP_PKEY* key, long l
   EVP_MD_CTX_free(ctx);
   if (!ok) return Result<std::string>::failure("cannot sign the JWT with the service account key");
   signing_input += '.';
-  signing_input += base64UrlEncode(
-      std::string_view(reinterpret_cast<const char*>(signature.data()), size));
+  signing_input +=
+      base64UrlEncode(std::string_view(reinterpret_cast<const char*>(signature.data()), size));
   return signing_input;
 }
 
@@ -160,7 +160,9 @@ Result<std::shared_ptr<AccessTokenSource>> AccessTokenSource::create(
 AccessTokenSource::AccessTokenSource(ServiceAccount account, EVP_PKEY* key)
     : account_(std::move(account)), key_(key) {}
 
-AccessTokenSource::~AccessTokenSource() { EVP_PKEY_free(key_); }
+AccessTokenSource::~AccessTokenSource() {
+  EVP_PKEY_free(key_);
+}
 
 Result<std::string> AccessTokenSource::token() {
   const auto now = Clock::now();
@@ -181,7 +183,8 @@ Result<std::string> AccessTokenSource::token() {
 
 Result<std::string> AccessTokenSource::fetch(Clock::time_point now, Clock::time_point& expires_at) {
   using R = Result<std::string>;
-  const long long iat = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  const long long iat =
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
   auto jwt = signJwt(account_, key_, iat);
   if (!jwt) return jwt;
   proxy::UpstreamRequest req;

@@ -21,7 +21,9 @@ const Entry kProviders[] = {
     {"llama2", builtin::llama2OpenAI},
     {"ollama", ollamaProvider},
     {"mock", builtin::mock},
+    {"gemini", builtin::gemini},
     {"anthropic", builtin::anthropic},
+    {"cohere", builtin::cohere},
 };
 
 }  // namespace
@@ -42,6 +44,7 @@ const Provider* resolveProvider(std::string_view name, const ModelOptions& optio
   if ((name == "mistral" && options.mistral_format == "ollama") ||
       (name == "llama2" && options.llama2_format == "ollama"))
     return &builtin::ollamaNative(name);
+  if (name == "cohere") return &builtin::cohereFor(options);
   return findProvider(name);
 }
 

@@ -5,6 +5,8 @@
 #include "plugins/plugin.hpp"
 #include "proxy/framing.hpp"
 #include "proxy/request_context.hpp"
+#include "observability/access_log.hpp"
+#include "observability/record.hpp"
 
 namespace aigw::proxy {
 
@@ -18,9 +20,6 @@ ApiError fromUpstreamFailure(const UpstreamError& e, std::string_view provider) 
   return e.kind == UpstreamFailure::Timeout ? ApiError::gatewayTimeout(std::move(what)) : ApiError::badGateway(std::move(what));
 }
 
-void runLogPhase(const RequestContext& ctx, const std::vector<const config::PluginInstance*>& chain) {
-  for (auto it = chain.rbegin(); it != chain.rend(); ++it) (*it)->impl->onLog(ctx);
-}
 
 // Writes OpenAI chunks to the client as SSE events, one socket write per event.
 class SseSink : public providers::ChunkSink {
@@ -32,6 +31,7 @@ class SseSink : public providers::ChunkSink {
     buf_.append(chunk_json);
     buf_.append("\n\n");
     alive_ = sink_.write(buf_.data(), buf_.size());
+    ++written_;
     return alive_;
   }
   bool raw(std::string_view bytes) {
@@ -40,9 +40,11 @@ class SseSink : public providers::ChunkSink {
     return alive_;
   }
   bool alive() const { return alive_; }
+  std::size_t written() const { return written_; }
 
  private:
   httplib::DataSink& sink_;
+  std::size_t written_ = 0;
   std::string buf_;
   bool alive_ = true;
 };
@@ -54,6 +56,7 @@ struct StreamState {
   std::unique_ptr<providers::StreamDecoder> decoder;
   std::unique_ptr<Framer> framer;
   std::vector<const config::PluginInstance*> chain;
+  const ProxyHandler* handler = nullptr;
 };
 
 std::string errorEvent(const std::string& message, const char* type) {
@@ -67,6 +70,8 @@ bool pumpStream(StreamState& st, httplib::DataSink& sink) {
   SseSink out(sink);
   auto on_event = [&](std::string_view event, std::string_view data) -> Status {
     Status s = st.decoder->onEvent(event, data, out);
+    if (st.ctx->first_byte_ms < 0 && out.written() > 0)
+      st.ctx->first_byte_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - st.ctx->started).count();
     if (s && !out.alive()) return Status::error("client disconnected");
     return s;
   };
@@ -84,8 +89,12 @@ bool pumpStream(StreamState& st, httplib::DataSink& sink) {
   if (status) status = st.framer->finish(on_event);
   if (status) status = st.decoder->onEnd(out);
   st.ctx->usage = st.decoder->usage();
-  if (!out.alive()) return false;
+  if (!out.alive()) {
+    st.ctx->outcome = "client disconnected";
+    return false;
+  }
   if (!status) {
+    st.ctx->outcome = status.message();
     out.raw(errorEvent(status.message(), "upstream_error"));
   } else {
     out.raw("data: [DONE]\n\n");
@@ -106,14 +115,27 @@ void writeError(httplib::Response& res, const ApiError& error) {
   res.set_content(error.toJson(), "application/json");
 }
 
+void ProxyHandler::fail(RequestContext& ctx, httplib::Response& res,
+                        const std::vector<const config::PluginInstance*>& chain, const ApiError& error) const {
+  writeError(res, error);
+  ctx.outcome = error.message;
+  finish(ctx, chain, error.status);
+}
+
+void ProxyHandler::finish(RequestContext& ctx, const std::vector<const config::PluginInstance*>& chain,
+                          int status) const {
+  ctx.status = status;
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) (*it)->impl->onLog(ctx);
+  if (access_log_) access_log_->push(observability::accessRecord(ctx));
+}
+
 void ProxyHandler::handle(const httplib::Request& req, httplib::Response& res) const {
   auto ctx = std::make_unique<RequestContext>(req, store_.current());
   const auto& cfg = *ctx->config;
   const std::string host = req.get_header_value("Host");
   ctx->route = cfg.router->match(req.method, host, req.path);
   if (ctx->route < 0) {
-    writeError(res, ApiError::notFound("no Route matched with those values"));
-    runLogPhase(*ctx, cfg.global_plugins);
+    fail(*ctx, res, cfg.global_plugins, ApiError::notFound("no Route matched with those values"));
     return;
   }
   const auto& chain = cfg.route_plugins[static_cast<std::size_t>(ctx->route)];
@@ -121,13 +143,11 @@ void ProxyHandler::handle(const httplib::Request& req, httplib::Response& res) c
     if (p->impl->onAccess(*ctx) == plugins::Verdict::Respond) break;
   }
   if (ctx->error) {
-    writeError(res, *ctx->error);
-    runLogPhase(*ctx, chain);
+    fail(*ctx, res, chain, *ctx->error);
     return;
   }
   if (!ctx->ai) {
-    writeError(res, ApiError{503, "route has no ai-proxy plugin; aigw proxies AI routes only", "api_error", {}, "no_upstream", -1});
-    runLogPhase(*ctx, chain);
+    fail(*ctx, res, chain, ApiError{503, "route has no ai-proxy plugin; aigw proxies AI routes only", "api_error", {}, "no_upstream", -1});
     return;
   }
 
@@ -136,8 +156,7 @@ void ProxyHandler::handle(const httplib::Request& req, httplib::Response& res) c
   if (!up) {
     auto sent = client_.send(ai.upstream, ai.timeouts);
     if (!sent) {
-      writeError(res, fromUpstreamFailure(sent.error(), ai.provider_name));
-      runLogPhase(*ctx, chain);
+      fail(*ctx, res, chain, fromUpstreamFailure(sent.error(), ai.provider_name));
       return;
     }
     up = std::move(*sent);
@@ -149,25 +168,22 @@ void ProxyHandler::handle(const httplib::Request& req, httplib::Response& res) c
     up->readAll(body, kMaxErrorBody);
     ApiError e = ai.provider->parseError(status, body);
     if (auto ra = up->header("retry-after"); !ra.empty()) res.set_header("Retry-After", ra);
-    writeError(res, e);
-    runLogPhase(*ctx, chain);
+    fail(*ctx, res, chain, e);
     return;
   }
 
   if (!ai.call.stream) {
     std::string body;
     if (!up->readAll(body, kMaxResponseBody)) {
-      writeError(res, up->error().kind == UpstreamFailure::None
+      fail(*ctx, res, chain, up->error().kind == UpstreamFailure::None
                           ? ApiError::badGateway("upstream " + ai.provider_name + " response exceeds " +
                                                  std::to_string(kMaxResponseBody) + " bytes")
                           : fromUpstreamFailure(up->error(), ai.provider_name));
-      runLogPhase(*ctx, chain);
       return;
     }
     auto reply = ai.provider->parseResponse(ai.call, body, *ai.target);
     if (!reply) {
-      writeError(res, reply.error());
-      runLogPhase(*ctx, chain);
+      fail(*ctx, res, chain, reply.error());
       return;
     }
     ctx->usage = reply->usage;
@@ -175,7 +191,7 @@ void ProxyHandler::handle(const httplib::Request& req, httplib::Response& res) c
     for (const auto& h : ctx->response_headers) res.set_header(h.name.c_str(), h.value);
     res.status = 200;
     res.set_content(std::move(reply->body), "application/json");
-    runLogPhase(*ctx, chain);
+    finish(*ctx, chain, 200);
     return;
   }
 
@@ -184,6 +200,7 @@ void ProxyHandler::handle(const httplib::Request& req, httplib::Response& res) c
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");
   auto st = std::make_shared<StreamState>();
+  st->handler = this;
   st->decoder = ai.provider->newStreamDecoder(ai.call, *ai.target);
   st->framer = newFramer(ai.provider->framing(*ai.target));
   st->upstream = std::move(up);
@@ -195,7 +212,7 @@ void ProxyHandler::handle(const httplib::Request& req, httplib::Response& res) c
       [st](bool) {
         // The upstream connection is released here, on the worker thread, after the last write.
         st->upstream.reset();
-        runLogPhase(*st->ctx, st->chain);
+        st->handler->finish(*st->ctx, st->chain, 200);
       });
 }
 

@@ -9,16 +9,29 @@
 #include "core/api_error.hpp"
 #include "proxy/upstream.hpp"
 
+namespace aigw::observability {
+class AccessLog;
+}
+
 namespace aigw::proxy {
+
+struct RequestContext;
 
 class ProxyHandler {
  public:
-  ProxyHandler(const config::ConfigStore& store, UpstreamClient& client) : store_(store), client_(client) {}
+  ProxyHandler(const config::ConfigStore& store, UpstreamClient& client, observability::AccessLog* access_log = nullptr)
+      : store_(store), client_(client), access_log_(access_log) {}
   void handle(const httplib::Request& req, httplib::Response& res) const;
 
+  // The end of every request: plugins' log phase (reverse order), then the access log line.
+  void finish(RequestContext& ctx, const std::vector<const config::PluginInstance*>& chain, int status) const;
+
  private:
+  void fail(RequestContext& ctx, httplib::Response& res, const std::vector<const config::PluginInstance*>& chain,
+            const ApiError& error) const;
   const config::ConfigStore& store_;
   UpstreamClient& client_;
+  observability::AccessLog* access_log_;
 };
 
 // Writes an OpenAI-shaped error (and Retry-After when set).

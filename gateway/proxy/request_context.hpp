@@ -50,6 +50,9 @@ struct RequestContext {
 
   providers::Usage usage;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  double first_byte_ms = -1;  // streams: when the first chunk reached the client
+  int status = 0;             // what the client got
+  std::string outcome;        // error text when the request failed (never secrets)
 };
 
 }  // namespace aigw::proxy

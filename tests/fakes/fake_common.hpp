@@ -50,6 +50,9 @@ struct Dialect {
 
 std::vector<Dialect> ollamaDialects();
 std::vector<Dialect> openaiDialects();
+std::vector<Dialect> geminiDialects();
+std::vector<Dialect> anthropicDialects();
+std::vector<Dialect> cohereDialects();
 
 // ---- helpers shared by dialects (fake_common.cpp) ----
 

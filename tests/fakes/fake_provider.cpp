@@ -129,6 +129,9 @@ const std::vector<Dialect>& dialects() {
     auto all = ollamaDialects();
     auto openai = openaiDialects();
     all.insert(all.end(), openai.begin(), openai.end());
+    for (auto&& more : {geminiDialects()}) all.insert(all.end(), more.begin(), more.end());
+    for (auto&& more : {anthropicDialects()}) all.insert(all.end(), more.begin(), more.end());
+    for (auto&& more : {cohereDialects()}) all.insert(all.end(), more.begin(), more.end());
     return all;
   }();
   return table;

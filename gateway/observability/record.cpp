@@ -1,0 +1,58 @@
+#include "observability/record.hpp"
+
+#include <chrono>
+#include <ctime>
+
+#include "core/json.hpp"
+#include "proxy/request_context.hpp"
+
+namespace aigw::observability {
+
+namespace {
+
+std::string isoNow() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[40];
+  std::snprintf(out, sizeof(out), "%s.%03dZ", buf, static_cast<int>(ms));
+  return out;
+}
+
+}  // namespace
+
+std::string accessRecord(const proxy::RequestContext& ctx) {
+  const double latency_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - ctx.started).count();
+  nlohmann::json r = {{"time", isoNow()},
+                      {"method", ctx.request.method},
+                      {"path", ctx.request.path},
+                      {"status", ctx.status},
+                      {"latency_ms", static_cast<long long>(latency_ms * 1000) / 1000.0},
+                      {"client_ip", ctx.request.remote_addr}};
+  if (ctx.route >= 0) r["route"] = ctx.config->routes[static_cast<std::size_t>(ctx.route)].name;
+  if (ctx.ai) {
+    r["provider"] = ctx.ai->provider_name;
+    r["model"] = ctx.ai->call.model;
+    r["stream"] = ctx.ai->call.stream;
+    if (ctx.first_byte_ms >= 0) r["ttfb_ms"] = static_cast<long long>(ctx.first_byte_ms * 1000) / 1000.0;
+    if (ctx.usage.known()) {
+      r["usage"] = {{"prompt_tokens", std::max(0LL, ctx.usage.prompt_tokens)},
+                    {"completion_tokens", std::max(0LL, ctx.usage.completion_tokens)},
+                    {"total_tokens", ctx.usage.total()}};
+      const auto& o = ctx.ai->target->options;
+      if (o.input_cost || o.output_cost) {
+        r["cost"] = (std::max(0LL, ctx.usage.prompt_tokens) * o.input_cost.value_or(0) +
+                     std::max(0LL, ctx.usage.completion_tokens) * o.output_cost.value_or(0)) / 1e6;
+      }
+    }
+  }
+  if (!ctx.outcome.empty()) r["error"] = ctx.outcome;
+  return json::dump(r);
+}
+
+}  // namespace aigw::observability
