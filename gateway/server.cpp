@@ -6,6 +6,7 @@
 
 #include "admin/admin_api.hpp"
 #include "observability/access_log.hpp"
+#include "observability/metrics.hpp"
 #include "proxy/handler.hpp"
 #include "proxy/upstream.hpp"
 #include "thread_pool.hpp"
@@ -58,6 +59,7 @@ struct Gateway::Impl {
   proxy::UpstreamClient upstream;
   std::string access_log_error;  // set while access_log is opened; reported by start()
   std::unique_ptr<observability::AccessLog> access_log;
+  observability::Metrics metrics;
   proxy::ProxyHandler handler;
   httplib::Server proxy_server;
   httplib::Server admin_server;
@@ -72,7 +74,7 @@ struct Gateway::Impl {
         manager(store, options.data_dir),
         upstream(proxy::UpstreamClientOptions{true, options.ca_file, 64, 30000}),
         access_log(openAccessLog(options.access_log)),
-        handler(store, upstream, access_log.get()) {}
+        handler(store, upstream, metrics, access_log.get()) {}
 
   std::unique_ptr<observability::AccessLog> openAccessLog(const std::string& path) {
     if (path.empty()) return nullptr;
@@ -107,7 +109,9 @@ Gateway::Gateway(GatewayOptions options, config::ConfigPtr initial)
     else if (res.status == 400) proxy::writeError(res, ApiError::badRequest("malformed HTTP request"));
   });
   impl_->configure(impl_->admin_server, 64);
-  admin::registerAdminApi(impl_->admin_server, impl_->manager);
+  admin::registerAdminApi(impl_->admin_server, impl_->manager, [this] {
+    return impl_->metrics.render(impl_->access_log ? impl_->access_log->dropped() : 0);
+  });
 }
 
 Gateway::~Gateway() {

@@ -122,13 +122,16 @@ std::string refId(const Json& e, const char* field) {
 
 class AdminApi {
  public:
-  explicit AdminApi(config::ConfigManager& manager) : manager_(manager) {}
+  AdminApi(config::ConfigManager& manager, std::function<std::string()> metrics)
+      : manager_(manager), metrics_(std::move(metrics)) {}
 
   void route(const httplib::Request& req, httplib::Response& res) {
     const auto seg = splitPath(req.path);
     const std::string& m = req.method;
     if (seg.empty()) return m == "GET" ? root(res) : methodNotAllowed(res);
     if (seg[0] == "status" && seg.size() == 1) return status(res);
+    if (seg[0] == "metrics" && seg.size() == 1 && m == "GET")
+      return res.set_content(metrics_ ? metrics_() : std::string(), "text/plain; version=0.0.4; charset=utf-8");
     if (seg[0] == "config" && seg.size() == 1) return m == "GET" ? getConfig(req, res) : m == "POST" ? postConfig(req, res) : methodNotAllowed(res);
     if (seg[0] == "plugins" && seg.size() == 2 && seg[1] == "enabled") return enabledPlugins(res);
     if (seg[0] == "schemas" && seg.size() == 3 && seg[1] == "plugins") return pluginSchema(seg[2], res);
@@ -475,12 +478,13 @@ class AdminApi {
   }
 
   config::ConfigManager& manager_;
+  std::function<std::string()> metrics_;
 };
 
 }  // namespace
 
-void registerAdminApi(httplib::Server& server, config::ConfigManager& manager) {
-  auto api = std::make_shared<AdminApi>(manager);
+void registerAdminApi(httplib::Server& server, config::ConfigManager& manager, std::function<std::string()> metrics) {
+  auto api = std::make_shared<AdminApi>(manager, std::move(metrics));
   auto handle = [api](const httplib::Request& req, httplib::Response& res) { api->route(req, res); };
   server.Get(".*", handle);
   server.Post(".*", handle);

@@ -7,10 +7,14 @@
 
 #include <httplib.h>
 
+#include <functional>
+#include <string>
+
 #include "config/persist.hpp"
 
 namespace aigw::admin {
 
-void registerAdminApi(httplib::Server& server, config::ConfigManager& manager);
+// `metrics` renders GET /metrics (Prometheus text).
+void registerAdminApi(httplib::Server& server, config::ConfigManager& manager, std::function<std::string()> metrics);
 
 }  // namespace aigw::admin

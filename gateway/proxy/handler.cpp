@@ -6,6 +6,7 @@
 #include "proxy/framing.hpp"
 #include "proxy/request_context.hpp"
 #include "observability/access_log.hpp"
+#include "observability/metrics.hpp"
 #include "observability/record.hpp"
 
 namespace aigw::proxy {
@@ -126,6 +127,7 @@ void ProxyHandler::finish(RequestContext& ctx, const std::vector<const config::P
                           int status) const {
   ctx.status = status;
   for (auto it = chain.rbegin(); it != chain.rend(); ++it) (*it)->impl->onLog(ctx);
+  metrics_.record(ctx);
   if (access_log_) access_log_->push(observability::accessRecord(ctx));
 }
 

@@ -11,6 +11,7 @@
 
 namespace aigw::observability {
 class AccessLog;
+class Metrics;
 }
 
 namespace aigw::proxy {
@@ -19,8 +20,9 @@ struct RequestContext;
 
 class ProxyHandler {
  public:
-  ProxyHandler(const config::ConfigStore& store, UpstreamClient& client, observability::AccessLog* access_log = nullptr)
-      : store_(store), client_(client), access_log_(access_log) {}
+  ProxyHandler(const config::ConfigStore& store, UpstreamClient& client, observability::Metrics& metrics,
+               observability::AccessLog* access_log = nullptr)
+      : store_(store), client_(client), metrics_(metrics), access_log_(access_log) {}
   void handle(const httplib::Request& req, httplib::Response& res) const;
 
   // The end of every request: plugins' log phase (reverse order), then the access log line.
@@ -31,6 +33,7 @@ class ProxyHandler {
             const ApiError& error) const;
   const config::ConfigStore& store_;
   UpstreamClient& client_;
+  observability::Metrics& metrics_;
   observability::AccessLog* access_log_;
 };
 
