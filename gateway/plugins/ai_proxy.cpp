@@ -317,8 +317,6 @@ std::shared_ptr<const Plugin> createAiProxy(const Json& cfg, const std::string& 
   }
   if (t.provider == "llama2") {
     if (o.llama2_format.empty()) errors.add(config::joinPath(options_path, "llama2_format"), "required for provider llama2");
-    else if (o.llama2_format == "raw")
-      errors.add(config::joinPath(options_path, "llama2_format"), "llama2_format \"raw\" is not supported yet; use openai or ollama");
     if (o.upstream_url.empty())
       errors.add(config::joinPath(options_path, "upstream_url"), "must set 'model.options.upstream_url' for self-hosted providers/models");
   }

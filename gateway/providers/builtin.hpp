@@ -9,6 +9,7 @@ const Provider& openai();
 const Provider& azure();
 const Provider& mistralOpenAI();
 const Provider& llama2OpenAI();  // OpenAI-shaped self-hosted server at upstream_url
+const Provider& llama2Raw();     // text-generation-inference, Llama 2 chat template
 const Provider& ollamaNative(std::string_view name);  // "ollama", "llama2" or "mistral"
 const Provider& mock();
 const Provider& gemini();

@@ -44,6 +44,7 @@ const Provider* resolveProvider(std::string_view name, const ModelOptions& optio
   if ((name == "mistral" && options.mistral_format == "ollama") ||
       (name == "llama2" && options.llama2_format == "ollama"))
     return &builtin::ollamaNative(name);
+  if (name == "llama2" && options.llama2_format == "raw") return &builtin::llama2Raw();
   if (name == "cohere") return &builtin::cohereFor(options);
   return findProvider(name);
 }
