@@ -71,5 +71,5 @@ if [ "$DO_INSTALL" = 1 ]; then
   if [ -w "$PREFIX" ] || [ -z "$SUDO" ]; then cmake --install "$BUILD_DIR" --prefix "$PREFIX" >/dev/null
   else $SUDO cmake --install "$BUILD_DIR" --prefix "$PREFIX" >/dev/null; fi
   step "done: $("$PREFIX/bin/aigw" version)"
-  echo "next: aigw serve -c examples/openai.yaml   (or: aigw --help)"
+  echo "next: aigw quickstart   (sets up providers and starts the gateway; or: aigw --help)"
 fi

@@ -12,6 +12,8 @@ void setupSync(CLI::App& app);
 void setupDiff(CLI::App& app);
 void setupReset(CLI::App& app);
 void setupDump(CLI::App& app);
+void setupQuickstart(CLI::App& app);
+void setupChat(CLI::App& app);
 
 // Exit codes (BRIEF §2): 0 success, 1 runtime failure, 2 usage or validation error.
 inline constexpr int kExitOk = 0;

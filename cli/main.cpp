@@ -8,7 +8,9 @@ int main(int argc, char** argv) {
   CLI::App app{"aigw: an AI gateway in one binary. OpenAI-compatible API in front of every LLM provider."};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every command");
+  aigw::cli::setupQuickstart(app);
   aigw::cli::setupServe(app);
+  aigw::cli::setupChat(app);
   aigw::cli::setupValidate(app);
   aigw::cli::setupSync(app);
   aigw::cli::setupDiff(app);

@@ -1,12 +1,10 @@
-#include <pthread.h>
-#include <signal.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
 #include "commands.hpp"
 #include "config/load.hpp"
+#include "runner.hpp"
 #include "server.hpp"
 
 namespace aigw::cli {
@@ -62,54 +60,8 @@ void runServe(const ServeOptions& opts) {
     initial = *persisted;
   }
 
-  // Signals are taken by sigwait() on this thread only; workers never see them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
-  Gateway gateway(g, initial);
-  if (!opts.config_file.empty()) {
-    if (auto saved = gateway.manager().apply(*initial->source); !saved) {
-      std::cerr << "aigw: " << saved.error().toString() << "\n";
-      throw Exit{kExitRuntime};
-    }
-  }
-  if (Status s = gateway.start(); !s) {
-    std::cerr << "aigw: " << s.message() << "\n";
-    throw Exit{kExitRuntime};
-  }
-  std::cerr << "aigw " << AIGW_VERSION << ": proxy on " << g.proxy.host << ":" << gateway.proxyPort()
-            << ", admin on " << g.admin.host << ":" << gateway.adminPort() << " (" << initial->routes.size()
-            << " routes)\n";
-  while (true) {
-    int sig = 0;
-    if (sigwait(&signals, &sig) != 0) continue;
-    if (sig == SIGHUP) {
-      if (opts.config_file.empty()) {
-        std::cerr << "aigw: SIGHUP ignored (no -c file to re-read)\n";
-        continue;
-      }
-      auto cfg = config::loadFile(opts.config_file);
-      if (!cfg) {
-        std::cerr << "aigw: reload failed, keeping the running config:\n" << cfg.error() << "\n";
-        continue;
-      }
-      if (auto applied = gateway.manager().apply(*(*cfg)->source); !applied) {
-        std::cerr << "aigw: reload failed, keeping the running config:\n" << applied.error().toString() << "\n";
-        continue;
-      }
-      std::cerr << "aigw: reloaded " << opts.config_file << " (" << (*cfg)->routes.size() << " routes)\n";
-      continue;
-    }
-    std::cerr << "aigw: stopping (finishing in-flight requests)\n";
-    gateway.stop();
-    gateway.wait();
-    std::cerr << "aigw: stopped\n";
-    return;
-  }
+  RunOptions run{g, opts.config_file, !opts.config_file.empty()};
+  if (int code = runUntilSignalled(run, initial); code != 0) throw Exit{code};
 }
 
 }  // namespace
