@@ -22,32 +22,39 @@ ApiError fromUpstreamFailure(const UpstreamError& e, std::string_view provider) 
 }
 
 
-// Writes OpenAI chunks to the client as SSE events, one socket write per event.
+// Writes OpenAI chunks to the client as SSE events. Events decoded from one upstream read go
+// out in one socket write: each still leaves as soon as the upstream sent it, without a
+// syscall and a client wake-up per event.
 class SseSink : public providers::ChunkSink {
  public:
   explicit SseSink(httplib::DataSink& sink) : sink_(sink) {}
   bool emit(std::string_view chunk_json) override {
     if (!alive_) return false;
-    buf_.assign("data: ");
-    buf_.append(chunk_json);
-    buf_.append("\n\n");
-    alive_ = sink_.write(buf_.data(), buf_.size());
-    ++written_;
-    return alive_;
+    pending_.append("data: ");
+    pending_.append(chunk_json);
+    pending_.append("\n\n");
+    ++events_;
+    return true;
   }
-  bool raw(std::string_view bytes) {
-    if (!alive_) return false;
-    alive_ = sink_.write(bytes.data(), bytes.size());
+  void raw(std::string_view bytes) { pending_.append(bytes); }
+  // Sends what is pending; false once the client has gone.
+  bool flush() {
+    if (alive_ && !pending_.empty()) {
+      alive_ = sink_.write(pending_.data(), pending_.size());
+      flushed_ = true;
+    }
+    pending_.clear();
     return alive_;
   }
   bool alive() const { return alive_; }
-  std::size_t written() const { return written_; }
+  bool flushedAny() const { return flushed_; }
 
  private:
   httplib::DataSink& sink_;
-  std::size_t written_ = 0;
-  std::string buf_;
+  std::string pending_;
+  std::size_t events_ = 0;
   bool alive_ = true;
+  bool flushed_ = false;
 };
 
 // Everything a streamed answer needs after the handler has returned.
@@ -70,11 +77,13 @@ std::string errorEvent(const std::string& message, const char* type) {
 bool pumpStream(StreamState& st, httplib::DataSink& sink) {
   SseSink out(sink);
   auto on_event = [&](std::string_view event, std::string_view data) -> Status {
-    Status s = st.decoder->onEvent(event, data, out);
-    if (st.ctx->first_byte_ms < 0 && out.written() > 0)
+    return st.decoder->onEvent(event, data, out);
+  };
+  auto flush = [&] {
+    const bool ok = out.flush();
+    if (st.ctx->first_byte_ms < 0 && out.flushedAny())
       st.ctx->first_byte_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - st.ctx->started).count();
-    if (s && !out.alive()) return Status::error("client disconnected");
-    return s;
+    return ok;
   };
   std::string chunk;
   Status status;
@@ -82,23 +91,26 @@ bool pumpStream(StreamState& st, httplib::DataSink& sink) {
     chunk.clear();
     if (!st.upstream->read(chunk)) break;
     status = st.framer->feed(chunk, on_event);
+    if (!flush()) {
+      st.ctx->outcome = "client disconnected";
+      return false;  // dropping the upstream response closes its connection: the call is cancelled
+    }
   }
-  if (!out.alive()) return false;
   if (status && st.upstream->error().kind != UpstreamFailure::None) {
     status = Status::error("upstream " + st.ctx->ai->provider_name + ": " + st.upstream->error().message);
   }
   if (status) status = st.framer->finish(on_event);
   if (status) status = st.decoder->onEnd(out);
   st.ctx->usage = st.decoder->usage();
-  if (!out.alive()) {
-    st.ctx->outcome = "client disconnected";
-    return false;
-  }
   if (!status) {
     st.ctx->outcome = status.message();
     out.raw(errorEvent(status.message(), "upstream_error"));
   } else {
     out.raw("data: [DONE]\n\n");
+  }
+  if (!flush()) {
+    st.ctx->outcome = "client disconnected";
+    return false;
   }
   sink.done();
   return true;
