@@ -6,7 +6,7 @@
 #pragma once
 
 #include <mutex>
-#include <nlohmann/json_fwd.hpp>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "config/model.hpp"

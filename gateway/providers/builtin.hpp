@@ -16,5 +16,7 @@ const Provider& gemini();
 const Provider& anthropic();
 const Provider& cohere();  // the v2 API
 const Provider& cohereFor(const ModelOptions& options);  // v1 when upstream_url points at it
+const Provider& bedrock();      // Converse API, SigV4
+const Provider& huggingface();  // Inference Providers router
 
 }  // namespace aigw::providers::builtin

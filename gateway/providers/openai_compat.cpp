@@ -60,18 +60,82 @@ Result<proxy::UpstreamRequest, ApiError> OpenAICompatProvider::buildRequest(cons
   return req;
 }
 
+namespace {
+
+// Reads only what the gateway needs from an OpenAI-shaped answer that goes back byte for
+// byte: which top-level keys exist and the usage counts. A SAX pass builds no document, so a
+// passed-through answer costs no allocations beyond the key strings.
+class PassThroughScan : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  bool is_object = false;
+  bool has_choices = false, has_data = false;
+  Usage usage;
+
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t v) override { return count(static_cast<long long>(v)); }
+  bool number_unsigned(number_unsigned_t v) override { return count(static_cast<long long>(v)); }
+  bool number_float(number_float_t v, const string_t&) override { return count(static_cast<long long>(v)); }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override {
+    if (depth_ == 0) is_object = true;
+    if (depth_ == 1) in_usage_ = key_ == "usage";
+    ++depth_;
+    return depth_ <= json::kMaxDepth;
+  }
+  bool end_object() override {
+    --depth_;
+    if (depth_ == 1) in_usage_ = false;
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    ++depth_;
+    return depth_ <= json::kMaxDepth;
+  }
+  bool end_array() override {
+    --depth_;
+    return true;
+  }
+  bool key(string_t& k) override {
+    if (depth_ == 1) {
+      has_choices |= k == "choices";
+      has_data |= k == "data";
+    }
+    if (depth_ <= 2) key_ = k;
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+
+ private:
+  bool count(long long v) {
+    if (in_usage_ && depth_ == 2) {
+      if (key_ == "prompt_tokens") usage.prompt_tokens = v;
+      else if (key_ == "completion_tokens") usage.completion_tokens = v;
+    }
+    return true;
+  }
+  int depth_ = 0;
+  bool in_usage_ = false;
+  std::string key_;
+};
+
+}  // namespace
+
 Result<ProviderReply, ApiError> OpenAICompatProvider::parseResponse(const ProxyCall& call, std::string& body,
                                                                     const Target&) const {
-  auto parsed = parseUpstreamJson(body, spec_.name);
-  if (!parsed) return Result<ProviderReply, ApiError>::failure(parsed.error());
-  const char* required = call.route_type == RouteType::Embeddings ? "data" : "choices";
-  if (call.route_type != RouteType::Preserve && !parsed->contains(required)) {
-    return Result<ProviderReply, ApiError>::failure(ApiError::badGateway(
-        "upstream " + spec_.name + " returned a response without '" + required + "' for " +
-        std::string(routeTypeName(call.route_type))));
+  using R = Result<ProviderReply, ApiError>;
+  PassThroughScan scan;
+  if (!nlohmann::json::sax_parse(body, &scan) || !scan.is_object)
+    return R::failure(ApiError::badGateway("upstream " + spec_.name + " returned a response that is not a JSON object"));
+  const bool embeddings = call.route_type == RouteType::Embeddings;
+  if (call.route_type != RouteType::Preserve && !(embeddings ? scan.has_data : scan.has_choices)) {
+    return R::failure(ApiError::badGateway("upstream " + spec_.name + " returned a response without '" +
+                                           (embeddings ? "data" : "choices") + "' for " +
+                                           std::string(routeTypeName(call.route_type))));
   }
   ProviderReply reply;
-  if (parsed->contains("usage")) reply.usage = usageFromOpenAI((*parsed)["usage"]);
+  reply.usage = scan.usage;
   // The upstream's bytes go back unchanged: id, created, system_fingerprint, everything.
   reply.body = std::move(body);
   return reply;

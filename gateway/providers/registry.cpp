@@ -24,6 +24,8 @@ const Entry kProviders[] = {
     {"gemini", builtin::gemini},
     {"anthropic", builtin::anthropic},
     {"cohere", builtin::cohere},
+    {"bedrock", builtin::bedrock},
+    {"huggingface", builtin::huggingface},
 };
 
 }  // namespace

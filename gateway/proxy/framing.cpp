@@ -1,5 +1,7 @@
 #include "proxy/framing.hpp"
 
+#include "proxy/aws_eventstream.hpp"
+
 namespace aigw::proxy {
 
 namespace {
@@ -115,6 +117,7 @@ class NdJsonFramer : public Framer {
 std::unique_ptr<Framer> newFramer(providers::Framing framing) {
   switch (framing) {
     case providers::Framing::NdJson: return std::make_unique<NdJsonFramer>();
+    case providers::Framing::AwsEventStream: return newAwsEventStreamFramer();
     case providers::Framing::Sse:
     default: return std::make_unique<SseFramer>();
   }

@@ -53,6 +53,8 @@ std::vector<Dialect> openaiDialects();
 std::vector<Dialect> geminiDialects();
 std::vector<Dialect> anthropicDialects();
 std::vector<Dialect> cohereDialects();
+std::vector<Dialect> bedrockDialects();
+std::vector<Dialect> huggingfaceDialects();
 
 // ---- helpers shared by dialects (fake_common.cpp) ----
 

@@ -132,6 +132,8 @@ const std::vector<Dialect>& dialects() {
     for (auto&& more : {geminiDialects()}) all.insert(all.end(), more.begin(), more.end());
     for (auto&& more : {anthropicDialects()}) all.insert(all.end(), more.begin(), more.end());
     for (auto&& more : {cohereDialects()}) all.insert(all.end(), more.begin(), more.end());
+    for (auto&& more : {bedrockDialects(), huggingfaceDialects()})
+      all.insert(all.end(), more.begin(), more.end());
     return all;
   }();
   return table;

@@ -171,3 +171,20 @@ TEST_CASE("format options select the wire format at load time") {
   CHECK(resolveProvider("mistral", o)->framing(Target{}) == Framing::Sse);
   CHECK(resolveProvider("nope", o) == nullptr);
 }
+
+TEST_CASE("openai: the pass-through scan reads usage only at the top level and refuses non-objects") {
+  const Provider* p = findProvider("openai");
+  Json body = {{"messages", {{{"role", "user"}, {"content", "hi"}}}}};
+  std::string nested = R"({"choices":[{"message":{"usage":{"prompt_tokens":99}}}],"usage":{"completion_tokens":4,"details":{"prompt_tokens":1},"prompt_tokens":6}})";
+  auto reply = p->parseResponse(chatCall(body), nested, Target{"openai", "", {}, {}});
+  REQUIRE(reply);
+  CHECK(reply->usage.prompt_tokens == 6);
+  CHECK(reply->usage.completion_tokens == 4);
+  std::string no_usage = R"({"choices":[]})";
+  CHECK(p->parseResponse(chatCall(body), no_usage, Target{"openai", "", {}, {}})->usage.known() == false);
+  for (std::string bad : {std::string("[1,2]"), std::string("{\"choices\":[}"), std::string(200, '[')}) {
+    auto r = p->parseResponse(chatCall(body), bad, Target{"openai", "", {}, {}});
+    REQUIRE_FALSE(r);
+    CHECK(r.error().status == 502);
+  }
+}

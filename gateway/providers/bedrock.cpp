@@ -1,0 +1,339 @@
+// AWS Bedrock through the Converse API, natively:
+//   https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html
+//   https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStream.html
+// POST https://bedrock-runtime.{region}.amazonaws.com/model/{modelId}/converse[-stream], signed
+// with SigV4 (service "bedrock"). Request bodies: bedrock_request.cpp; the event stream decoder:
+// bedrock_stream.cpp; the binary framing: proxy/aws_eventstream.cpp. Here: URLs, credentials,
+// signing, answers, finish reasons, usage and errors.
+//
+// URL rules (README "bedrock"): the model id is percent-encoded into the path (ids contain ':'
+// and ARNs '/'); upstream_url replaces scheme, host and port, and its path (if any) is a prefix
+// of /model/{id}/converse; upstream_path replaces the whole path ("{model}" is substituted).
+// Region: model.options.bedrock.aws_region, else AWS_REGION, else AWS_DEFAULT_REGION.
+// Credentials: auth.aws_access_key_id / aws_secret_access_key, else AWS_ACCESS_KEY_ID /
+// AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN), read per request.
+#include "providers/bedrock.hpp"
+
+#include <cstdlib>
+
+#include "core/json.hpp"
+#include "providers/builtin.hpp"
+#include "providers/common.hpp"
+#include "providers/json_fields.hpp"
+#include "providers/sigv4.hpp"
+
+namespace aigw::providers {
+
+namespace bedrock {
+
+namespace {
+
+using Json = nlohmann::json;
+using wire::field;
+using wire::str;
+template <typename T>
+using ApiResult = Result<T, ApiError>;
+
+constexpr const char* kName = "bedrock";
+constexpr const char* kService = "bedrock";
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+std::string regionOf(const Target& t) {
+  std::string region = str(field(t.options.blocks, "bedrock"), "aws_region");
+  if (region.empty()) region = env("AWS_REGION");
+  if (region.empty()) region = env("AWS_DEFAULT_REGION");
+  return region;
+}
+
+sigv4::Credentials credentialsOf(const Target& t) {
+  if (!t.cloud_auth.aws_access_key_id.empty())
+    return {t.cloud_auth.aws_access_key_id, t.cloud_auth.aws_secret_access_key, ""};
+  return {env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY"), env("AWS_SESSION_TOKEN")};
+}
+
+std::string origin(const proxy::ParsedUrl& u) {
+  const bool default_port =
+      (u.scheme == "http" && u.port == 80) || (u.scheme == "https" && u.port == 443);
+  const bool ipv6 = u.host.find(':') != std::string::npos;
+  std::string out = u.scheme + "://" + (ipv6 ? "[" + u.host + "]" : u.host);
+  if (!default_port) out += ":" + std::to_string(u.port);
+  return out;
+}
+
+// The Host header exactly as the upstream client writes it (proxy/upstream.cpp): it is signed.
+std::string hostHeader(const proxy::ParsedUrl& u) {
+  const bool ipv6 = u.host.find(':') != std::string::npos;
+  std::string host = ipv6 ? "[" + u.host + "]" : u.host;
+  if (u.port != (u.scheme == "https" ? 443 : 80)) host += ":" + std::to_string(u.port);
+  return host;
+}
+
+std::string replaceAll(std::string s, std::string_view from, const std::string& to) {
+  for (auto at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
+    s.replace(at, from.size(), to);
+  return s;
+}
+
+std::string buildUrl(const Target& t, const std::string& region, const std::string& model,
+                     bool stream) {
+  const std::string encoded = sigv4::uriEncode(model);
+  const std::string path = "/model/" + encoded + (stream ? "/converse-stream" : "/converse");
+  const auto& o = t.options;
+  proxy::ParsedUrl u;
+  const bool has_url = !o.upstream_url.empty() && proxy::parseUrl(o.upstream_url, u);
+  const std::string base =
+      has_url ? origin(u) : "https://bedrock-runtime." + region + ".amazonaws.com";
+  if (!o.upstream_path.empty()) return base + replaceAll(o.upstream_path, "{model}", encoded);
+  if (!has_url) return base + path;
+  const auto q = u.target.find('?');
+  std::string prefix = u.target.substr(0, q);
+  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+  return base + prefix + path + (q == std::string::npos ? "" : u.target.substr(q));
+}
+
+// https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html#API_runtime_Converse_Errors
+// Bedrock names the exception in the x-amzn-ErrorType header and sends {"message": "..."}. The
+// provider interface hands parseError only the status and the body, so the type comes from a
+// "__type"/"code" field when the body has one, else from the status this table documents.
+struct ErrorType {
+  int status;
+  const char* name;
+};
+constexpr ErrorType kErrorTypes[] = {
+    {400, "ValidationException"},       {403, "AccessDeniedException"},
+    {404, "ResourceNotFoundException"}, {408, "ModelTimeoutException"},
+    {424, "ModelErrorException"},       {429, "ThrottlingException"},
+    {500, "InternalServerException"},   {503, "ServiceUnavailableException"},
+};
+
+// "ThrottlingException" -> "throttling_exception" (OpenAI's error types are snake_case).
+std::string snakeCase(std::string_view name) {
+  std::string out;
+  for (char c : name) {
+    if (c >= 'A' && c <= 'Z') {
+      if (!out.empty()) out += '_';
+      out += static_cast<char>(c - 'A' + 'a');
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+class BedrockProvider : public Provider {
+ public:
+  explicit BedrockProvider(Clock clock) : clock_(std::move(clock)) {}
+
+  std::string_view name() const override { return kName; }
+  Framing framing(const Target&) const override { return Framing::AwsEventStream; }
+  bool supports(RouteType type) const override { return type != RouteType::Embeddings; }
+
+  void checkTarget(const Target& t, RouteType,
+                   std::vector<std::pair<std::string, std::string>>& errors) const override {
+    if (regionOf(t).empty())
+      errors.emplace_back("model.options.bedrock.aws_region",
+                          "required for provider bedrock (or set the AWS_REGION environment "
+                          "variable)");
+    const auto& a = t.cloud_auth;
+    if (a.aws_access_key_id.empty() != a.aws_secret_access_key.empty())
+      errors.emplace_back("auth",
+                          "aws_access_key_id and aws_secret_access_key must be set together");
+    const Json& block = field(t.options.blocks, "bedrock");
+    for (const char* unsupported : {"aws_assume_role_arn", "aws_sts_endpoint_url"})
+      if (!str(block, unsupported).empty())
+        errors.emplace_back(std::string("model.options.bedrock.") + unsupported,
+                            "assuming a role is not supported yet; use access keys");
+  }
+
+  ApiResult<proxy::UpstreamRequest> buildRequest(const ProxyCall& call,
+                                                 const Target& t) const override {
+    using R = ApiResult<proxy::UpstreamRequest>;
+    const std::string region = regionOf(t);
+    if (region.empty())
+      return R::failure(ApiError::internal(
+          "LLM request failed before proxying: no AWS region; set model.options.bedrock."
+          "aws_region or AWS_REGION"));
+    const sigv4::Credentials creds = credentialsOf(t);
+    if (creds.access_key_id.empty() || creds.secret_access_key.empty())
+      return R::failure(ApiError::internal(
+          "LLM request failed before proxying: no AWS credentials; set auth.aws_access_key_id "
+          "and auth.aws_secret_access_key, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"));
+    if (call.model.empty() || call.model == "." || call.model == "..")
+      return R::failure(ApiError::badRequest("invalid model name for provider bedrock", "model"));
+
+    proxy::UpstreamRequest req;
+    req.url = buildUrl(t, region, call.model, call.stream);
+    if (call.route_type == RouteType::Preserve) {
+      Json body = *call.body;
+      req.body = serializeBody(body, call);
+    } else {
+      auto body = converseBody(*call.body, call.route_type, t.options);
+      if (!body) return R::failure(body.error());
+      req.body = serializeBody(*body, call);
+    }
+    req.headers = {
+        {"Content-Type", "application/json"},
+        {"Accept", call.stream ? "application/vnd.amazon.eventstream" : "application/json"},
+        {"Accept-Encoding", "identity"}};
+
+    proxy::ParsedUrl u;
+    if (!proxy::parseUrl(req.url, u))
+      return R::failure(ApiError::internal("LLM request failed before proxying: bad URL"));
+    sigv4::Request to_sign;
+    to_sign.method = req.method;
+    const auto q = u.target.find('?');
+    to_sign.path = u.target.substr(0, q);
+    if (q != std::string::npos) to_sign.query = u.target.substr(q + 1);
+    to_sign.headers = {{"Host", hostHeader(u)}};
+    to_sign.payload = req.body;
+    auto signed_request = sigv4::sign(to_sign, creds, region, kService, clock_());
+    for (auto& h : signed_request.headers) req.headers.push_back(std::move(h));
+    return req;
+  }
+
+  ApiResult<ProviderReply> parseResponse(const ProxyCall& call, std::string& raw,
+                                         const Target&) const override {
+    using R = ApiResult<ProviderReply>;
+    ProviderReply reply;
+    if (call.route_type == RouteType::Preserve) {
+      reply.body = std::move(raw);
+      return reply;
+    }
+    auto parsed = parseUpstreamJson(raw, kName);
+    if (!parsed) return R::failure(parsed.error());
+    const Json& body = *parsed;
+    const Json& content = field(field(field(body, "output"), "message"), "content");
+    if (!content.is_array())
+      return R::failure(ApiError::badGateway(
+          "upstream bedrock returned a response without output.message.content"));
+    // Text blocks are consecutive pieces of one answer: joined without a separator.
+    std::string text;
+    Json calls = Json::array();
+    for (const auto& block : content) {
+      if (const Json& t = field(block, "text"); t.is_string()) {
+        text += t.get_ref<const std::string&>();
+      } else if (const Json& use = field(block, "toolUse"); use.is_object()) {
+        const Json& input = field(use, "input");
+        calls.push_back({{"id", str(use, "toolUseId")},
+                         {"type", "function"},
+                         {"function",
+                          {{"name", str(use, "name")},
+                           {"arguments", json::dump(input.is_null() ? Json::object() : input)}}}});
+      }  // reasoningContent, citations...: no OpenAI counterpart in a chat answer
+    }
+    const Json& usage = field(body, "usage");
+    reply.usage = usageFrom(usage);
+    const bool completions = call.route_type == RouteType::Completions;
+    Json choice = {{"index", 0},
+                   {"finish_reason", finishReason(str(body, "stopReason"))},
+                   {"logprobs", nullptr}};
+    if (completions) {
+      choice["text"] = std::move(text);
+    } else {
+      Json message = {{"role", "assistant"}};
+      message["content"] = text.empty() && !calls.empty() ? Json(nullptr) : Json(std::move(text));
+      if (!calls.empty()) message["tool_calls"] = std::move(calls);
+      choice["message"] = std::move(message);
+    }
+    const Json out = {{"id", newCompletionId(completions ? "cmpl-" : "chatcmpl-")},
+                      {"object", completions ? "text_completion" : "chat.completion"},
+                      {"created", unixNow()},
+                      {"model", call.model},
+                      {"choices", Json::array({std::move(choice)})},
+                      {"usage", usageJsonFrom(usage)}};
+    reply.body = json::dump(out);
+    return reply;
+  }
+
+  std::unique_ptr<StreamDecoder> newStreamDecoder(const ProxyCall& call,
+                                                  const Target&) const override {
+    return bedrock::newStreamDecoder(call);
+  }
+
+  ApiError parseError(int status, std::string_view body) const override {
+    ApiError err = Provider::parseError(status, body);
+    Json doc;
+    std::string type;
+    if (json::parse(body, doc) && doc.is_object()) {
+      for (const char* key : {"message", "Message"})
+        if (const std::string m = str(doc, key); !m.empty()) err.message = m;
+      type = str(doc, "__type");
+      if (type.empty()) type = str(doc, "code");
+      // "com.amazon.coral.service#ThrottlingException" -> "ThrottlingException"
+      if (const auto hash = type.rfind('#'); hash != std::string::npos) type.erase(0, hash + 1);
+    }
+    if (type.empty())
+      for (const auto& e : kErrorTypes)
+        if (e.status == status) type = e.name;
+    if (!type.empty()) {
+      err.code = type;
+      err.type = snakeCase(type);
+    }
+    return err;
+  }
+
+ private:
+  Clock clock_;
+};
+
+}  // namespace
+
+std::unique_ptr<Provider> newProvider(Clock clock) {
+  return std::make_unique<BedrockProvider>(std::move(clock));
+}
+
+// https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html#API_runtime_Converse_ResponseSyntax
+// (stopReason). Every value maps into OpenAI's set; Kong passes "guardrail_intervened" and
+// unknown values through.
+std::string finishReason(std::string_view stop_reason) {
+  static constexpr std::pair<std::string_view, const char*> kTable[] = {
+      {"end_turn", "stop"},
+      {"stop_sequence", "stop"},
+      {"max_tokens", "length"},
+      {"model_context_window_exceeded", "length"},
+      {"tool_use", "tool_calls"},
+      {"guardrail_intervened", "content_filter"},
+      {"content_filtered", "content_filter"},
+  };
+  for (const auto& [bedrock, openai] : kTable)
+    if (bedrock == stop_reason) return openai;
+  return "stop";  // malformed_model_output, malformed_tool_use, and values added later
+}
+
+// https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_TokenUsage.html
+Usage usageFrom(const Json& usage) {
+  Usage u;
+  if (!usage.is_object()) return u;
+  auto num = [&](const char* key) -> long long {
+    const Json& v = field(usage, key);
+    return v.is_number() ? v.get<long long>() : -1;
+  };
+  if (const long long input = num("inputTokens"); input >= 0) {
+    u.prompt_tokens = input;
+    for (const char* cached : {"cacheReadInputTokens", "cacheWriteInputTokens"})
+      if (num(cached) > 0) u.prompt_tokens += num(cached);
+  }
+  u.completion_tokens = num("outputTokens");
+  return u;
+}
+
+Json usageJsonFrom(const Json& usage) {
+  Json out = usageJson(usageFrom(usage));
+  if (const Json& total = field(usage, "totalTokens"); total.is_number())
+    out["total_tokens"] = total;
+  return out;
+}
+
+}  // namespace bedrock
+
+const Provider& builtin::bedrock() {
+  static const std::unique_ptr<Provider> provider =
+      bedrock::newProvider([] { return std::chrono::system_clock::now(); });
+  return *provider;
+}
+
+}  // namespace aigw::providers
