@@ -18,6 +18,7 @@ struct ServeOptions {
   std::string data_dir;
   std::size_t max_workers = 4096;
   std::string ca_file;
+  std::string access_log;
 };
 
 std::string defaultDataDir() {
@@ -38,6 +39,7 @@ void runServe(const ServeOptions& opts) {
   }
   g.max_workers = opts.max_workers;
   g.ca_file = opts.ca_file;
+  g.access_log = opts.access_log;
   g.data_dir = opts.data_dir;
 
   // With -c the file is the config at start (and is persisted); without it, the data dir's
@@ -75,6 +77,8 @@ void setupServe(CLI::App& app) {
   cmd->add_option("--data-dir", opts->data_dir, "Directory for persisted state")->envname("AIGW_DATA_DIR");
   cmd->add_option("--max-workers", opts->max_workers, "Most concurrent client connections (threads start on demand)")
       ->capture_default_str()->check(CLI::Range(1, 65536));
+  cmd->add_option("--access-log", opts->access_log, "JSON-lines access log with usage, cost and latency: a file, or - for stdout")
+      ->envname("AIGW_ACCESS_LOG");
   cmd->add_option("--ca-file", opts->ca_file, "Extra CA bundle (PEM) trusted for upstream TLS")->check(CLI::ExistingFile);
   cmd->callback([opts] {
     if (opts->data_dir.empty()) opts->data_dir = defaultDataDir();

@@ -35,3 +35,48 @@ TEST_CASE("metrics count requests, tokens (streams included), cost and latency p
   CHECK(m.find("aigw_ai_llm_cost_total{" + labels + "} 0.00026") != std::string::npos);
   CHECK(m.find("aigw_request_latency_ms_count{" + labels + ",code=\"200\"} 2") != std::string::npos);
 }
+
+TEST_CASE("the access log has one JSON line per request with usage and cost, and no secrets") {
+  const std::string dir = tempDir();
+  const std::string log = dir + "/access.log";
+  const int port = freePort(), admin = freePort();
+  writeFile(dir + "/aigw.yaml", std::string(kCostly) + R"(- name: keyed
+  paths: [/keyed]
+  plugins:
+  - name: ai-proxy
+    config:
+      route_type: llm/v1/chat
+      auth: {header_name: Authorization, header_value: "Bearer sk-very-secret"}
+      model: {provider: mock, name: m}
+)");
+  Process p({AIGW_BINARY, "serve", "-c", dir + "/aigw.yaml", "--listen", "127.0.0.1:" + std::to_string(port),
+             "--admin-listen", "127.0.0.1:" + std::to_string(admin), "--data-dir", dir + "/data", "--access-log", log});
+  REQUIRE(waitForPort(port, 10000));
+  httplib::Client c("127.0.0.1", port);
+  REQUIRE(c.Post("/costly?key=sk-in-query", R"({"messages":[{"role":"user","content":"a b c d"}]})", "application/json")->status == 200);
+  REQUIRE(c.Post("/keyed", httplib::Headers{{"Authorization", "Bearer client-secret"}}, R"({"messages":[{"role":"user","content":"x"}],"stream":true})",
+                 "application/json")->status == 200);
+  REQUIRE(c.Post("/nowhere", "{}", "application/json")->status == 404);
+  std::vector<Json> lines;
+  REQUIRE(waitUntil([&] {
+    lines.clear();
+    std::string text = readFile(log);
+    for (std::size_t pos = 0, nl; (nl = text.find('\n', pos)) != std::string::npos; pos = nl + 1)
+      lines.push_back(Json::parse(text.substr(pos, nl - pos)));
+    return lines.size() == 3;
+  }, 5000));
+  CHECK(lines[0]["route"] == "costly");
+  CHECK(lines[0]["path"] == "/costly");
+  CHECK(lines[0]["status"] == 200);
+  CHECK(lines[0]["usage"]["prompt_tokens"] == 4);
+  CHECK(lines[0]["usage"]["completion_tokens"] == 3);
+  CHECK(lines[0]["cost"] == doctest::Approx(0.00013));
+  CHECK(lines[1]["stream"] == true);
+  CHECK(lines[1]["ttfb_ms"].is_number());
+  CHECK(lines[1]["usage"]["total_tokens"].is_number());
+  CHECK(lines[2]["status"] == 404);
+  const std::string all = readFile(log);
+  for (const char* secret : {"sk-very-secret", "client-secret", "sk-in-query"}) CHECK(all.find(secret) == std::string::npos);
+  p.terminate();
+  removeTempDir(dir);
+}
