@@ -96,9 +96,9 @@ std::string buildUrl(const Target& t, const std::string& region, const std::stri
 }
 
 // https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html#API_runtime_Converse_Errors
-// Bedrock names the exception in the x-amzn-ErrorType header and sends {"message": "..."}. The
-// provider interface hands parseError only the status and the body, so the type comes from a
-// "__type"/"code" field when the body has one, else from the status this table documents.
+// Bedrock names the exception in the x-amzn-ErrorType header and sends {"message": "..."}.
+// Without the header the type comes from a "__type"/"code" field when the body has one, else
+// from the status this table documents.
 struct ErrorType {
   int status;
   const char* name;
@@ -252,6 +252,17 @@ class BedrockProvider : public Provider {
   std::unique_ptr<StreamDecoder> newStreamDecoder(const ProxyCall& call,
                                                   const Target&) const override {
     return bedrock::newStreamDecoder(call);
+  }
+
+  ApiError parseErrorResponse(int status, std::string_view body, const proxy::Headers& headers) const override {
+    ApiError err = parseError(status, body);
+    for (const auto& h : headers) {
+      if (h.name != "x-amzn-errortype" || h.value.empty()) continue;
+      const std::string type = h.value.substr(0, h.value.find(':'));  // "Type:http://..." on some services
+      err.code = type;
+      err.type = snakeCase(type);
+    }
+    return err;
   }
 
   ApiError parseError(int status, std::string_view body) const override {

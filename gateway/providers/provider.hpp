@@ -129,6 +129,12 @@ class Provider {
   virtual std::unique_ptr<StreamDecoder> newStreamDecoder(const ProxyCall&, const Target&) const = 0;
   // Turns a non-2xx upstream answer into the client's error; the status is kept.
   virtual ApiError parseError(int status, std::string_view body) const;
+  // The same with the response headers, for providers that put the error type there
+  // (Bedrock's x-amzn-ErrorType); the proxy calls this one.
+  virtual ApiError parseErrorResponse(int status, std::string_view body, const proxy::Headers& headers) const {
+    (void)headers;
+    return parseError(status, body);
+  }
 
   // An in-process answer instead of an HTTP exchange (the mock provider); null = go upstream.
   virtual std::unique_ptr<proxy::UpstreamResponse> localExchange(const proxy::UpstreamRequest&) const {

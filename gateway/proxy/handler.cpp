@@ -180,7 +180,7 @@ void ProxyHandler::handle(const httplib::Request& req, httplib::Response& res) c
   if (status < 200 || status > 299) {
     std::string body;
     up->readAll(body, kMaxErrorBody);
-    ApiError e = ai.provider->parseError(status, body);
+    ApiError e = ai.provider->parseErrorResponse(status, body, up->headers());
     if (auto ra = up->header("retry-after"); !ra.empty()) res.set_header("Retry-After", ra);
     fail(*ctx, res, chain, e);
     return;

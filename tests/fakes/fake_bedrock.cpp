@@ -31,6 +31,17 @@ std::string bedrockErrorBody(int, const std::string& message) {
   return Json{{"message", message}}.dump();
 }
 
+// Bedrock names the exception in a header, with a suffix after ':' on some services.
+void bedrockErrorHeaders(int status, std::vector<std::pair<std::string, std::string>>& headers) {
+  const char* type = status == 429   ? "ThrottlingException"
+                     : status == 403 ? "AccessDeniedException"
+                     : status == 503 ? "ServiceUnavailableException"
+                     : status == 408 ? "ModelTimeoutException"
+                     : status >= 500 ? "InternalServerException"
+                                     : "ValidationException";
+  headers.emplace_back("x-amzn-ErrorType", std::string(type) + ":http://internal.amazon.com/coral/com.amazon.bedrock/");
+}
+
 // ---- the event stream encoder (an independent implementation from the gateway's framer) ----
 
 std::uint32_t crc32(const std::string& data, std::uint32_t crc = 0) {
@@ -199,8 +210,8 @@ Reply converseStream(const Call& call) {
 
 std::vector<Dialect> bedrockDialects() {
   return {
-      {"bedrock", "POST", "/converse", converse, bedrockErrorBody},
-      {"bedrock", "POST", "/converse-stream", converseStream, bedrockErrorBody},
+      {"bedrock", "POST", "/converse", converse, bedrockErrorBody, bedrockErrorHeaders},
+      {"bedrock", "POST", "/converse-stream", converseStream, bedrockErrorBody, bedrockErrorHeaders},
   };
 }
 

@@ -218,6 +218,11 @@ Recorder g_recorder;
 void sendError(httplib::Response& res, const Dialect* dialect, int status,
                const std::string& message) {
   res.status = status;
+  if (dialect && dialect->error_headers) {
+    std::vector<std::pair<std::string, std::string>> headers;
+    dialect->error_headers(status, headers);
+    for (const auto& [name, value] : headers) res.set_header(name.c_str(), value);
+  }
   const auto body =
       dialect ? dialect->error_body(status, message) : openaiErrorBody(status, message);
   res.set_content(body, "application/json");

@@ -574,3 +574,16 @@ TEST_CASE("bedrock stream: tool indexes count tool calls only (contentBlockIndex
   CHECK(unknown.status.message() ==
         "upstream bedrock sent toolUse input for an unknown content block");
 }
+
+TEST_CASE("bedrock: the x-amzn-ErrorType header names the error when present") {
+  const Provider* p = findProvider("bedrock");
+  REQUIRE(p);
+  aigw::proxy::Headers headers = {{"x-amzn-errortype", "ModelStreamErrorException:http://internal.amazon.com/coral/com.amazon.bedrock/"}};
+  auto e = p->parseErrorResponse(424, R"({"message":"The model stream failed"})", headers);
+  CHECK(e.status == 424);
+  CHECK(e.message == "The model stream failed");
+  CHECK(e.code == "ModelStreamErrorException");
+  CHECK(e.type == "model_stream_error_exception");
+  auto fallback = p->parseErrorResponse(429, R"({"message":"slow down"})", {});
+  CHECK(fallback.code == "ThrottlingException");
+}
