@@ -133,7 +133,10 @@ std::vector<std::string> splitKey(const std::string& key) {
       cur.clear();
       auto close = key.find(']', i);
       if (close == std::string::npos) close = key.size();
-      out.push_back("[" + key.substr(i + 1, close - i - 1) + "]");
+      std::string segment(1, '[');
+      segment.append(key, i + 1, close - i - 1);
+      segment += ']';
+      out.push_back(std::move(segment));
       i = close;
     } else {
       cur += c;
