@@ -102,37 +102,11 @@ ApiResult<Json> contentBlocks(const Json& content, const std::string& path, bool
 // Assistant tool_calls -> tool_use blocks; the arguments JSON string becomes the input object.
 // https://docs.anthropic.com/en/docs/build-with-claude/tool-use
 ApiResult<Json> toolUseBlocks(const Json& calls, const std::string& path) {
+  auto parsed = parseToolCalls(calls, path, "anthropic");
+  if (!parsed) return ApiResult<Json>::failure(parsed.error());
   Json blocks = Json::array();
-  if (calls.is_null()) return blocks;
-  if (!calls.is_array()) return bad<Json>("tool_calls must be an array", path);
-  for (std::size_t j = 0; j < calls.size(); ++j) {
-    const Json& call = calls[j];
-    const std::string p = at(path, j);
-    const std::string type = str(call, "type");
-    if (!type.empty() && type != "function")
-      return bad<Json>("tool call type '" + type + "' is not supported by anthropic", p + ".type");
-    const Json& fn = field(call, "function");
-    const std::string name = str(fn, "name");
-    if (name.empty()) return bad<Json>("a tool call needs a function name", p + ".function.name");
-    const std::string id = str(call, "id");
-    if (id.empty()) return bad<Json>("a tool call needs an 'id'", p + ".id");
-    const Json& args = field(fn, "arguments");
-    Json input = Json::object();
-    if (args.is_object()) {
-      input = args;
-    } else if (args.is_string() && args.get_ref<const std::string&>().find_first_not_of(
-                                       " \t\r\n") != std::string::npos) {
-      std::string error;
-      if (!json::parse(args.get_ref<const std::string&>(), input, &error) || !input.is_object())
-        return bad<Json>(
-            "tool call arguments must be a JSON object" + (error.empty() ? "" : ": " + error),
-            p + ".function.arguments");
-    } else if (!args.is_null() && !args.is_string()) {
-      return bad<Json>("tool call arguments must be a JSON string", p + ".function.arguments");
-    }
-    blocks.push_back(
-        {{"type", "tool_use"}, {"id", id}, {"name", name}, {"input", std::move(input)}});
-  }
+  for (auto& tc : *parsed)
+    blocks.push_back({{"type", "tool_use"}, {"id", tc.id}, {"name", tc.name}, {"input", std::move(tc.input)}});
   return blocks;
 }
 
@@ -388,44 +362,21 @@ class AnthropicProvider : public Provider {
       return R::failure(
           ApiError::badGateway("upstream anthropic returned a response without a 'content' array"));
     // Text blocks are consecutive pieces of one answer: joined without a separator.
-    std::string text;
-    Json calls = Json::array();
+    Completion answer;
     for (const auto& block : content) {
       const std::string type = str(block, "type");
       if (type == "text") {
-        text += str(block, "text");
+        answer.text += str(block, "text");
       } else if (type == "tool_use") {
-        const Json& input = field(block, "input");
-        calls.push_back({{"id", str(block, "id")},
-                         {"type", "function"},
-                         {"function",
-                          {{"name", str(block, "name")},
-                           {"arguments", json::dump(input.is_null() ? Json::object() : input)}}}});
+        answer.tool_calls.push_back(toolCallJson(str(block, "id"), str(block, "name"), field(block, "input")));
       }  // thinking / redacted_thinking blocks have no OpenAI counterpart in a chat answer
     }
     reply.usage = usageFrom(field(body, "usage"));
-    std::string id = str(body, "id");
-    if (id.empty())
-      id = newCompletionId(call.route_type == RouteType::Completions ? "cmpl-" : "chatcmpl-");
-    std::string model = str(body, "model");
-    if (model.empty()) model = call.model;
-    Json choice = {{"index", 0},
-                   {"finish_reason", finishReason(str(body, "stop_reason"))},
-                   {"logprobs", nullptr}};
-    Json out = {{"id", id}, {"created", unixNow()}, {"model", model}};
-    if (call.route_type == RouteType::Completions) {
-      out["object"] = "text_completion";
-      choice["text"] = std::move(text);
-    } else {
-      out["object"] = "chat.completion";
-      Json message = {{"role", "assistant"}};
-      message["content"] = text.empty() && !calls.empty() ? Json(nullptr) : Json(std::move(text));
-      if (!calls.empty()) message["tool_calls"] = std::move(calls);
-      choice["message"] = std::move(message);
-    }
-    out["choices"] = Json::array({std::move(choice)});
-    out["usage"] = usageJson(reply.usage);
-    reply.body = json::dump(out);
+    answer.id = str(body, "id");
+    answer.model = str(body, "model");
+    answer.finish_reason = finishReason(str(body, "stop_reason"));
+    answer.usage = reply.usage;
+    reply.body = renderCompletion(call, std::move(answer));
     return reply;
   }
 

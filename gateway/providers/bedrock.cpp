@@ -211,41 +211,20 @@ class BedrockProvider : public Provider {
       return R::failure(ApiError::badGateway(
           "upstream bedrock returned a response without output.message.content"));
     // Text blocks are consecutive pieces of one answer: joined without a separator.
-    std::string text;
-    Json calls = Json::array();
+    Completion answer;
     for (const auto& block : content) {
       if (const Json& t = field(block, "text"); t.is_string()) {
-        text += t.get_ref<const std::string&>();
+        answer.text += t.get_ref<const std::string&>();
       } else if (const Json& use = field(block, "toolUse"); use.is_object()) {
-        const Json& input = field(use, "input");
-        calls.push_back({{"id", str(use, "toolUseId")},
-                         {"type", "function"},
-                         {"function",
-                          {{"name", str(use, "name")},
-                           {"arguments", json::dump(input.is_null() ? Json::object() : input)}}}});
+        answer.tool_calls.push_back(toolCallJson(str(use, "toolUseId"), str(use, "name"), field(use, "input")));
       }  // reasoningContent, citations...: no OpenAI counterpart in a chat answer
     }
     const Json& usage = field(body, "usage");
     reply.usage = usageFrom(usage);
-    const bool completions = call.route_type == RouteType::Completions;
-    Json choice = {{"index", 0},
-                   {"finish_reason", finishReason(str(body, "stopReason"))},
-                   {"logprobs", nullptr}};
-    if (completions) {
-      choice["text"] = std::move(text);
-    } else {
-      Json message = {{"role", "assistant"}};
-      message["content"] = text.empty() && !calls.empty() ? Json(nullptr) : Json(std::move(text));
-      if (!calls.empty()) message["tool_calls"] = std::move(calls);
-      choice["message"] = std::move(message);
-    }
-    const Json out = {{"id", newCompletionId(completions ? "cmpl-" : "chatcmpl-")},
-                      {"object", completions ? "text_completion" : "chat.completion"},
-                      {"created", unixNow()},
-                      {"model", call.model},
-                      {"choices", Json::array({std::move(choice)})},
-                      {"usage", usageJsonFrom(usage)}};
-    reply.body = json::dump(out);
+    answer.usage = reply.usage;
+    answer.finish_reason = finishReason(str(body, "stopReason"));
+    if (const Json& total = field(usage, "totalTokens"); total.is_number()) answer.total_tokens = total.get<long long>();
+    reply.body = renderCompletion(call, std::move(answer));
     return reply;
   }
 

@@ -13,6 +13,7 @@
 
 #include "core/json.hpp"
 #include "providers/bedrock.hpp"
+#include "providers/common.hpp"
 #include "providers/json_fields.hpp"
 
 namespace aigw::providers::bedrock {
@@ -100,37 +101,11 @@ ApiResult<Json> contentBlocks(const Json& content, const std::string& path, bool
 // Every assistant tool call -> a toolUse block; the arguments JSON string becomes the input.
 // https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ToolUseBlock.html
 ApiResult<Json> toolUseBlocks(const Json& calls, const std::string& path) {
+  auto parsed = parseToolCalls(calls, path, "bedrock");
+  if (!parsed) return ApiResult<Json>::failure(parsed.error());
   Json blocks = Json::array();
-  if (calls.is_null()) return blocks;
-  if (!calls.is_array()) return bad<Json>("tool_calls must be an array", path);
-  for (std::size_t j = 0; j < calls.size(); ++j) {
-    const Json& call = calls[j];
-    const std::string p = at(path, j);
-    const std::string type = str(call, "type");
-    if (!type.empty() && type != "function")
-      return bad<Json>("tool call type '" + type + "' is not supported by bedrock", p + ".type");
-    const Json& fn = field(call, "function");
-    const std::string name = str(fn, "name");
-    if (name.empty()) return bad<Json>("a tool call needs a function name", p + ".function.name");
-    const std::string id = str(call, "id");
-    if (id.empty()) return bad<Json>("a tool call needs an 'id'", p + ".id");
-    const Json& args = field(fn, "arguments");
-    Json input = Json::object();
-    if (args.is_object()) {
-      input = args;
-    } else if (args.is_string() && args.get_ref<const std::string&>().find_first_not_of(
-                                       " \t\r\n") != std::string::npos) {
-      std::string error;
-      if (!json::parse(args.get_ref<const std::string&>(), input, &error) || !input.is_object())
-        return bad<Json>(
-            "tool call arguments must be a JSON object" + (error.empty() ? "" : ": " + error),
-            p + ".function.arguments");
-    } else if (!args.is_null() && !args.is_string()) {
-      return bad<Json>("tool call arguments must be a JSON string", p + ".function.arguments");
-    }
-    blocks.push_back(
-        {{"toolUse", {{"toolUseId", id}, {"name", name}, {"input", std::move(input)}}}});
-  }
+  for (auto& tc : *parsed)
+    blocks.push_back({{"toolUse", {{"toolUseId", tc.id}, {"name", tc.name}, {"input", std::move(tc.input)}}}});
   return blocks;
 }
 

@@ -156,3 +156,80 @@ ApiError Provider::parseError(int status, std::string_view body) const {
 }
 
 }  // namespace aigw::providers
+
+namespace aigw::providers {
+
+Result<std::vector<ToolCallRequest>, ApiError> parseToolCalls(const nlohmann::json& calls, const std::string& path,
+                                                            std::string_view provider) {
+  using R = Result<std::vector<ToolCallRequest>, ApiError>;
+  std::vector<ToolCallRequest> out;
+  if (calls.is_null()) return out;
+  if (!calls.is_array()) return R::failure(ApiError::badRequest("tool_calls must be an array", path));
+  for (std::size_t j = 0; j < calls.size(); ++j) {
+    const nlohmann::json& call = calls[j];
+    const std::string p = path + "[" + std::to_string(j) + "]";
+    auto text = [&](const nlohmann::json& o, const char* key) {
+      return o.is_object() && o.contains(key) && o[key].is_string() ? o[key].get<std::string>() : std::string();
+    };
+    const std::string type = text(call, "type");
+    if (!type.empty() && type != "function")
+      return R::failure(ApiError::badRequest("tool call type '" + type + "' is not supported by " + std::string(provider),
+                                             p + ".type"));
+    const nlohmann::json fn = call.is_object() && call.contains("function") ? call["function"] : nlohmann::json();
+    ToolCallRequest tc;
+    tc.name = text(fn, "name");
+    if (tc.name.empty()) return R::failure(ApiError::badRequest("a tool call needs a function name", p + ".function.name"));
+    tc.id = text(call, "id");
+    if (tc.id.empty()) return R::failure(ApiError::badRequest("a tool call needs an 'id'", p + ".id"));
+    const nlohmann::json args = fn.is_object() && fn.contains("arguments") ? fn["arguments"] : nlohmann::json();
+    tc.input = nlohmann::json::object();
+    if (args.is_object()) {
+      tc.input = args;
+    } else if (args.is_string() && args.get_ref<const std::string&>().find_first_not_of(" \t\r\n") != std::string::npos) {
+      std::string error;
+      if (!json::parse(args.get_ref<const std::string&>(), tc.input, &error) || !tc.input.is_object())
+        return R::failure(ApiError::badRequest(
+            "tool call arguments must be a JSON object" + (error.empty() ? "" : ": " + error), p + ".function.arguments"));
+    } else if (!args.is_null() && !args.is_string()) {
+      return R::failure(ApiError::badRequest("tool call arguments must be a JSON string", p + ".function.arguments"));
+    }
+    out.push_back(std::move(tc));
+  }
+  return out;
+}
+
+nlohmann::json toolCallJson(const std::string& id, const std::string& name, const nlohmann::json& input) {
+  return {{"id", id},
+          {"type", "function"},
+          {"function", {{"name", name}, {"arguments", json::dump(input.is_null() ? nlohmann::json::object() : input)}}}};
+}
+
+std::string renderCompletion(const ProxyCall& call, Completion answer) {
+  const bool completions = call.route_type == RouteType::Completions;
+  nlohmann::json choice = {{"index", 0}, {"finish_reason", answer.finish_reason}, {"logprobs", nullptr}};
+  if (completions) {
+    choice["text"] = std::move(answer.text);
+  } else {
+    nlohmann::json message = {{"role", "assistant"}};
+    // OpenAI sends null content when the answer is only tool calls.
+    message["content"] = answer.text.empty() && !answer.tool_calls.empty() ? nlohmann::json(nullptr)
+                                                                            : nlohmann::json(std::move(answer.text));
+    if (!answer.tool_calls.empty()) message["tool_calls"] = std::move(answer.tool_calls);
+    choice["message"] = std::move(message);
+  }
+  const nlohmann::json out = {
+      {"id", answer.id.empty() ? newCompletionId(completions ? "cmpl-" : "chatcmpl-") : answer.id},
+      {"object", completions ? "text_completion" : "chat.completion"},
+      {"created", unixNow()},
+      {"model", answer.model.empty() ? call.model : answer.model},
+      {"choices", nlohmann::json::array({std::move(choice)})},
+      {"usage", usageJson(answer.usage)}};
+  if (answer.total_tokens >= 0) {
+    nlohmann::json with_total = out;
+    with_total["usage"]["total_tokens"] = answer.total_tokens;
+    return json::dump(with_total);
+  }
+  return json::dump(out);
+}
+
+}  // namespace aigw::providers

@@ -51,4 +51,31 @@ long long unixNow();
 // The text of a message's content: a string, or the concatenated text parts of an array.
 std::string contentText(const nlohmann::json& content);
 
+// One OpenAI assistant tool call, checked: id, function name and the arguments parsed.
+struct ToolCallRequest {
+  std::string id;
+  std::string name;
+  nlohmann::json input;  // always an object
+};
+// OpenAI assistant `tool_calls` (null = none) -> checked calls; a 400 names the bad field
+// (path is e.g. "messages[3].tool_calls"). Empty arguments are an empty object.
+Result<std::vector<ToolCallRequest>, ApiError> parseToolCalls(const nlohmann::json& calls, const std::string& path,
+                                                            std::string_view provider);
+
+// An OpenAI tool_calls entry from a provider's tool use (arguments serialised as JSON text).
+nlohmann::json toolCallJson(const std::string& id, const std::string& name, const nlohmann::json& input);
+
+// The OpenAI-shaped answer every native provider returns: a chat.completion (message with
+// content and tool_calls) or, for the completions route, a text_completion.
+struct Completion {
+  std::string id;     // empty = a fresh chatcmpl-/cmpl- id
+  std::string model;  // empty = the call's model
+  std::string text;
+  nlohmann::json tool_calls = nlohmann::json::array();
+  std::string finish_reason = "stop";
+  Usage usage;
+  long long total_tokens = -1;  // the provider's own total when it reports one (cache tokens)
+};
+std::string renderCompletion(const ProxyCall& call, Completion answer);
+
 }  // namespace aigw::providers

@@ -158,20 +158,11 @@ class Llama2RawProvider : public Provider {
     const std::string text = answerText((*item)["generated_text"].get<std::string>());
     const Json details = item->value("details", Json::object());
     if (details.is_object() && details.contains("generated_tokens")) reply.usage.completion_tokens = details.value("generated_tokens", 0LL);
-    Json choice = {{"index", 0}, {"finish_reason", finishReason(details)}};
-    Json out;
-    if (call.route_type == RouteType::Completions) {
-      choice["text"] = text;
-      out = {{"id", newCompletionId("cmpl-")}, {"object", "text_completion"}};
-    } else {
-      choice["message"] = {{"role", "assistant"}, {"content", text}};
-      out = {{"id", newCompletionId()}, {"object", "chat.completion"}};
-    }
-    out["created"] = unixNow();
-    out["model"] = call.model;
-    out["choices"] = Json::array({std::move(choice)});
-    out["usage"] = usageJson(reply.usage);
-    reply.body = json::dump(out);
+    Completion answer;
+    answer.text = text;
+    answer.finish_reason = finishReason(details);
+    answer.usage = reply.usage;
+    reply.body = renderCompletion(call, std::move(answer));
     return reply;
   }
 

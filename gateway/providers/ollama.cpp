@@ -254,27 +254,22 @@ class OllamaProvider : public Provider {
              {"usage", {{"prompt_tokens", reply.usage.prompt_tokens}, {"total_tokens", reply.usage.prompt_tokens}}}};
     } else {
       reply.usage = usageFromOllama(body);
-      Json choice = {{"index", 0}};
+      Completion answer;
+      answer.model = model;
+      answer.usage = reply.usage;
       if (call.route_type == RouteType::Completions) {
         if (!body.contains("response")) return R::failure(ApiError::badGateway("upstream " + name_ + " returned no 'response'"));
-        choice["text"] = body.value("response", "");
-        choice["finish_reason"] = finishReason(body, false);
-        out = {{"id", newCompletionId("cmpl-")}, {"object", "text_completion"}};
+        answer.text = body.value("response", "");
+        answer.finish_reason = finishReason(body, false);
       } else {
         if (!body.contains("message") || !body["message"].is_object())
           return R::failure(ApiError::badGateway("upstream " + name_ + " returned no 'message'"));
-        Json message = {{"role", "assistant"}, {"content", body["message"].value("content", "")}};
-        Json calls = toolCallsFromOllama(body["message"], false);
-        const bool has_calls = !calls.empty();
-        if (has_calls) message["tool_calls"] = std::move(calls);
-        choice["message"] = std::move(message);
-        choice["finish_reason"] = finishReason(body, has_calls);
-        out = {{"id", newCompletionId()}, {"object", "chat.completion"}};
+        answer.text = body["message"].value("content", "");
+        answer.tool_calls = toolCallsFromOllama(body["message"], false);
+        answer.finish_reason = finishReason(body, !answer.tool_calls.empty());
       }
-      out["created"] = unixNow();
-      out["model"] = model;
-      out["choices"] = Json::array({std::move(choice)});
-      out["usage"] = usageJson(reply.usage);
+      reply.body = renderCompletion(call, std::move(answer));
+      return reply;
     }
     reply.body = json::dump(out);
     return reply;

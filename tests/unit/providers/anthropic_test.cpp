@@ -169,7 +169,9 @@ TEST_CASE(
     if (h.name == "anthropic-version") has_version = h.value == "2023-06-01";
   CHECK(has_version);
   t.options.anthropic_version = "2024-01-01";
-  for (const auto& h : anthropicProvider().buildRequest(c, t)->headers)
+  auto versioned = anthropicProvider().buildRequest(c, t);  // kept alive for the loop
+  REQUIRE(versioned);
+  for (const auto& h : versioned->headers)
     if (h.name == "anthropic-version") CHECK(h.value == "2024-01-01");
 }
 
