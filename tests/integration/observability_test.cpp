@@ -80,3 +80,52 @@ TEST_CASE("the access log has one JSON line per request with usage and cost, and
   p.terminate();
   removeTempDir(dir);
 }
+
+namespace {
+FakeProvider& pacedFake() {
+  static FakeProvider instance(FAKE_PROVIDER_BINARY);
+  return instance;
+}
+}  // namespace
+
+TEST_CASE("a client that goes away mid-stream cancels the upstream call") {
+  const std::string dir = tempDir();
+  const std::string log = dir + "/access.log";
+  const int port = freePort(), admin = freePort();
+  writeFile(dir + "/aigw.yaml", withFake(R"(_format_version: "3.0"
+routes:
+- name: paced
+  paths: [/paced]
+  plugins:
+  - name: ai-proxy
+    config:
+      route_type: llm/v1/chat
+      model: {provider: openai, name: fake-pace-200, options: {upstream_url: "{FAKE}/v1/chat/completions"}}
+)", pacedFake().baseUrl()));
+  Process p({AIGW_BINARY, "serve", "-c", dir + "/aigw.yaml", "--listen", "127.0.0.1:" + std::to_string(port),
+             "--admin-listen", "127.0.0.1:" + std::to_string(admin), "--data-dir", dir + "/data", "--access-log", log});
+  REQUIRE(waitForPort(port, 10000));
+  const auto started = std::chrono::steady_clock::now();
+  {
+    httplib::Client c("127.0.0.1", port);
+    httplib::Request req;
+    req.method = "POST";
+    req.path = "/paced";
+    req.body = R"({"messages":[{"role":"user","content":"one two three four five six seven eight nine ten"}],"stream":true})";
+    int chunks = 0;
+    req.content_receiver = [&](const char*, size_t, uint64_t, uint64_t) { return ++chunks < 2; };  // hang up
+    httplib::Response res;
+    httplib::Error err;
+    c.send(req, res, err);
+  }
+  // The gateway notices at its next write and drops the upstream connection; the request ends
+  // long before the paced upstream would have finished (12+ events, 200 ms apart).
+  std::string text;
+  REQUIRE(waitUntil([&] { return (text = readFile(log)).find("client disconnected") != std::string::npos; }, 3000));
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::milliseconds(2000));
+  auto line = Json::parse(text.substr(0, text.find('\n')));
+  CHECK(line["route"] == "paced");
+  CHECK(line["error"] == "client disconnected");
+  p.terminate();
+  removeTempDir(dir);
+}
