@@ -58,7 +58,8 @@ void bumpPeak(std::atomic<int64_t>& peak, int64_t v) {
 }
 
 int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -73,27 +74,39 @@ std::string chatJson() {
              "\"created\":1732000000,\"model\":\"") +
          kModel +
          "\",\"system_fingerprint\":\"fp_bench\",\"choices\":[{\"index\":0,\"message\":{\"role\":"
-         "\"assistant\",\"content\":\"Hello! This is a canned answer from the benchmark upstream. It "
-         "is short and always the same.\",\"refusal\":null},\"logprobs\":null,\"finish_reason\":\"stop\"}],"
+         "\"assistant\",\"content\":\"Hello! This is a canned answer from the benchmark upstream. "
+         "It "
+         "is short and always the "
+         "same.\",\"refusal\":null},\"logprobs\":null,\"finish_reason\":\"stop\"}],"
          "\"usage\":{\"prompt_tokens\":19,\"completion_tokens\":21,\"total_tokens\":40}}";
 }
 
 std::string chunkEvent(int i, int n) {
-  static const char* words[] = {"Hello", "!", " This", " is", " a", " streamed", " answer", " from", " the", " bench"};
-  std::string delta = i == 0 ? std::string("{\"role\":\"assistant\",\"content\":\"") + words[0] + "\"}"
-                             : std::string("{\"content\":\"") + words[i % 10] + "\"}";
+  static const char* words[] = {"Hello",     "!",       " This", " is",  " a",
+                                " streamed", " answer", " from", " the", " bench"};
+  std::string delta = i == 0
+                          ? std::string("{\"role\":\"assistant\",\"content\":\"") + words[0] + "\"}"
+                          : std::string("{\"content\":\"") + words[i % 10] + "\"}";
   std::string finish = i == n - 1 ? "\"stop\"" : "null";
-  return std::string("data: {\"id\":\"chatcmpl-bench0000000000000000000002\",\"object\":\"chat.completion.chunk\","
-                     "\"created\":1732000000,\"model\":\"") +
-         kModel + "\",\"system_fingerprint\":\"fp_bench\",\"choices\":[{\"index\":0,\"delta\":" + delta +
+  return std::string(
+             "data: "
+             "{\"id\":\"chatcmpl-bench0000000000000000000002\",\"object\":\"chat.completion."
+             "chunk\","
+             "\"created\":1732000000,\"model\":\"") +
+         kModel +
+         "\",\"system_fingerprint\":\"fp_bench\",\"choices\":[{\"index\":0,\"delta\":" + delta +
          ",\"logprobs\":null,\"finish_reason\":" + finish + "}]}\n\n";
 }
 
 std::string usageEvent(int n) {
-  return std::string("data: {\"id\":\"chatcmpl-bench0000000000000000000002\",\"object\":\"chat.completion.chunk\","
-                     "\"created\":1732000000,\"model\":\"") +
-         kModel + "\",\"system_fingerprint\":\"fp_bench\",\"choices\":[],\"usage\":{\"prompt_tokens\":19,"
-                  "\"completion_tokens\":" +
+  return std::string(
+             "data: "
+             "{\"id\":\"chatcmpl-bench0000000000000000000002\",\"object\":\"chat.completion."
+             "chunk\","
+             "\"created\":1732000000,\"model\":\"") +
+         kModel +
+         "\",\"system_fingerprint\":\"fp_bench\",\"choices\":[],\"usage\":{\"prompt_tokens\":19,"
+         "\"completion_tokens\":" +
          std::to_string(n) + ",\"total_tokens\":" + std::to_string(19 + n) + "}}\n\n";
 }
 
@@ -122,7 +135,8 @@ struct Canned {
     json_body = chatJson();
     auto head = [&](bool close) {
       return "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
-             std::to_string(json_body.size()) + "\r\n" + (close ? "Connection: close\r\n" : "") + "\r\n";
+             std::to_string(json_body.size()) + "\r\n" + (close ? "Connection: close\r\n" : "") +
+             "\r\n";
     };
     json_head_ka = head(false);
     json_head_close = head(true);
@@ -133,7 +147,8 @@ struct Canned {
     body += "0\r\n\r\n";
     stream_ka = std::string(kSseHeaders) + "\r\n" + body;
     stream_close = std::string(kSseHeaders) + "Connection: close\r\n\r\n" + body;
-    for (int i = 0; i < paced_events_n; ++i) paced_events.push_back(asChunk(chunkEvent(i, paced_events_n)));
+    for (int i = 0; i < paced_events_n; ++i)
+      paced_events.push_back(asChunk(chunkEvent(i, paced_events_n)));
     paced_tail = asChunk(usageEvent(paced_events_n)) + asChunk(kDone) + "0\r\n\r\n";
   }
 } g_canned;
@@ -143,7 +158,8 @@ struct Canned {
 bool iequalsPrefix(std::string_view s, std::string_view prefix) {
   if (s.size() < prefix.size()) return false;
   for (size_t i = 0; i < prefix.size(); ++i)
-    if (tolower(static_cast<unsigned char>(s[i])) != tolower(static_cast<unsigned char>(prefix[i]))) return false;
+    if (tolower(static_cast<unsigned char>(s[i])) != tolower(static_cast<unsigned char>(prefix[i])))
+      return false;
   return true;
 }
 
@@ -177,7 +193,7 @@ struct Conn {
   std::string in;
   std::string out;
   size_t out_off = 0;
-  bool want_out = false;   // EPOLLOUT registered
+  bool want_out = false;  // EPOLLOUT registered
   bool close_after = false;
   // paced stream in progress
   bool pacing = false;
@@ -378,11 +394,15 @@ class Loop {
         size_t e = head.find("\r\n", pos);
         if (e == std::string_view::npos) e = head.size();
         std::string_view h = head.substr(pos, e - pos);
-        if (iequalsPrefix(h, "content-length:")) content_length = strtol(std::string(h.substr(15)).c_str(), nullptr, 10);
-        else if (iequalsPrefix(h, "transfer-encoding:") && containsCI(h, "chunked")) chunked = true;
+        if (iequalsPrefix(h, "content-length:"))
+          content_length = strtol(std::string(h.substr(15)).c_str(), nullptr, 10);
+        else if (iequalsPrefix(h, "transfer-encoding:") && containsCI(h, "chunked"))
+          chunked = true;
         else if (iequalsPrefix(h, "connection:")) {
-          if (containsCI(h, "close")) close_req = true;
-          else if (containsCI(h, "keep-alive")) close_req = false;
+          if (containsCI(h, "close"))
+            close_req = true;
+          else if (containsCI(h, "keep-alive"))
+            close_req = false;
         }
         pos = e + 2;
       }
@@ -430,14 +450,17 @@ class Loop {
         g_stats.conns_peak = g_stats.conns.load();
         g_stats.paced_peak = g_stats.paced_active.load();
       }
-      c->out += "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(j.size()) +
-                "\r\n" + (c->close_after ? "Connection: close\r\n" : "") + "\r\n" + j;
+      c->out += "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                std::to_string(j.size()) + "\r\n" +
+                (c->close_after ? "Connection: close\r\n" : "") + "\r\n" + j;
       return;
     }
     if (method != "POST") {
-      static const std::string nf = "{\"error\":{\"message\":\"not found\",\"type\":\"invalid_request_error\"}}";
+      static const std::string nf =
+          "{\"error\":{\"message\":\"not found\",\"type\":\"invalid_request_error\"}}";
       c->out += "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: " +
-                std::to_string(nf.size()) + "\r\n" + (c->close_after ? "Connection: close\r\n" : "") + "\r\n" + nf;
+                std::to_string(nf.size()) + "\r\n" +
+                (c->close_after ? "Connection: close\r\n" : "") + "\r\n" + nf;
       return;
     }
     ++g_stats.chat;
@@ -493,10 +516,12 @@ class Loop {
   static std::string statsJson() {
     char b[512];
     snprintf(b, sizeof b,
-             "{\"requests\":%llu,\"chat\":%llu,\"streams\":%llu,\"paced_streams\":%llu,\"paced_done\":%llu,"
+             "{\"requests\":%llu,\"chat\":%llu,\"streams\":%llu,\"paced_streams\":%llu,\"paced_"
+             "done\":%llu,"
              "\"conns\":%lld,\"conns_peak\":%lld,\"paced_active\":%lld,\"paced_peak\":%lld}",
              (unsigned long long)g_stats.requests.load(), (unsigned long long)g_stats.chat.load(),
-             (unsigned long long)g_stats.streams.load(), (unsigned long long)g_stats.paced_streams.load(),
+             (unsigned long long)g_stats.streams.load(),
+             (unsigned long long)g_stats.paced_streams.load(),
              (unsigned long long)g_stats.paced_done.load(), (long long)g_stats.conns.load(),
              (long long)g_stats.conns_peak.load(), (long long)g_stats.paced_active.load(),
              (long long)g_stats.paced_peak.load());
@@ -510,7 +535,9 @@ class Loop {
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
 };
 
-void onSignal(int) { g_stop = true; }
+void onSignal(int) {
+  g_stop = true;
+}
 
 }  // namespace
 
@@ -526,17 +553,24 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--port") port = atoi(next().c_str());
-    else if (a == "--paced-port") paced_port = atoi(next().c_str());
-    else if (a == "--port-file") port_file = next();
-    else if (a == "--threads") threads = atoi(next().c_str());
-    else if (a == "--paced-events") g_canned.paced_events_n = atoi(next().c_str());
-    else if (a == "--paced-delay-ms") g_canned.paced_delay_ms = atoi(next().c_str());
+    if (a == "--port")
+      port = atoi(next().c_str());
+    else if (a == "--paced-port")
+      paced_port = atoi(next().c_str());
+    else if (a == "--port-file")
+      port_file = next();
+    else if (a == "--threads")
+      threads = atoi(next().c_str());
+    else if (a == "--paced-events")
+      g_canned.paced_events_n = atoi(next().c_str());
+    else if (a == "--paced-delay-ms")
+      g_canned.paced_delay_ms = atoi(next().c_str());
     else {
-      fprintf(stderr,
-              "usage: %s [--port P] [--paced-port Q] [--port-file F] [--threads N] [--paced-events N] "
-              "[--paced-delay-ms D]\n",
-              argv[0]);
+      fprintf(
+          stderr,
+          "usage: %s [--port P] [--paced-port Q] [--port-file F] [--threads N] [--paced-events N] "
+          "[--paced-delay-ms D]\n",
+          argv[0]);
       return 2;
     }
   }
@@ -551,7 +585,7 @@ int main(int argc, char** argv) {
     setrlimit(RLIMIT_NOFILE, &rl);
   }
   signal(SIGPIPE, SIG_IGN);
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = onSignal;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
@@ -570,7 +604,8 @@ int main(int argc, char** argv) {
   if (paced_port >= 0) {
     paced0 = makeListener(paced_port, reuse);
     if (paced0 < 0) {
-      fprintf(stderr, "fast_upstream: cannot listen on 127.0.0.1:%d: %s\n", paced_port, strerror(errno));
+      fprintf(stderr, "fast_upstream: cannot listen on 127.0.0.1:%d: %s\n", paced_port,
+              strerror(errno));
       return 1;
     }
     paced_port = boundPort(paced0);
@@ -601,7 +636,8 @@ int main(int argc, char** argv) {
   }
 
   std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) pool.emplace_back([&, t] { Loop(fast_fds[t], paced_fds[t]).run(); });
+  for (int t = 1; t < threads; ++t)
+    pool.emplace_back([&, t] { Loop(fast_fds[t], paced_fds[t]).run(); });
   Loop(fast_fds[0], paced_fds[0]).run();
   for (auto& th : pool) th.join();
   return 0;

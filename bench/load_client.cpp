@@ -37,7 +37,9 @@
 namespace {
 
 double nowMs() {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  return std::chrono::duration<double, std::milli>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 enum class Phase { Idle, Connecting, Sending, Head, Body, Done };
@@ -48,8 +50,8 @@ struct Conn {
   int fd = -1;
   Phase phase = Phase::Idle;
   size_t sent = 0;
-  std::string in;       // raw bytes not yet consumed
-  std::string sse;      // decoded body not yet split into lines
+  std::string in;   // raw bytes not yet consumed
+  std::string sse;  // decoded body not yet split into lines
   Framing framing = Framing::Close;
   long long remaining = 0;  // Length framing
   ChunkState cs = ChunkState::Size;
@@ -68,7 +70,9 @@ struct Options {
   int port = 0;
   std::string path = "/";
   int n = 1000;
-  std::string body = "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}],\"stream\":true}";
+  std::string body =
+      "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}],"
+      "\"stream\":true}";
   std::vector<std::string> headers;
   double timeout_s = 60;
   double ramp_per_s = 0;
@@ -115,8 +119,8 @@ class Client {
   int run() {
     std::ostringstream req;
     req << "POST " << o_.path << " HTTP/1.1\r\nHost: " << o_.host << ":" << o_.port
-        << "\r\nContent-Type: application/json\r\nAccept: text/event-stream\r\nContent-Length: " << o_.body.size()
-        << "\r\n";
+        << "\r\nContent-Type: application/json\r\nAccept: text/event-stream\r\nContent-Length: "
+        << o_.body.size() << "\r\n";
     for (auto& h : o_.headers) req << h << "\r\n";
     req << "\r\n" << o_.body;
     request_ = req.str();
@@ -131,8 +135,10 @@ class Client {
       double now = nowMs();
       if (now > deadline) break;
       // Open connections: all at once, or at ramp_per_s.
-      size_t target = o_.ramp_per_s <= 0 ? conns_.size()
-                                          : std::min(conns_.size(), static_cast<size_t>((now - t0) / 1000.0 * o_.ramp_per_s) + 1);
+      size_t target = o_.ramp_per_s <= 0
+                          ? conns_.size()
+                          : std::min(conns_.size(),
+                                     static_cast<size_t>((now - t0) / 1000.0 * o_.ramp_per_s) + 1);
       while (opened < target) open(opened++);
       int timeout = opened < conns_.size() ? 1 : 100;
       int n = epoll_wait(ep_, evs.data(), static_cast<int>(evs.size()), timeout);
@@ -153,7 +159,8 @@ class Client {
         if (c.phase == Phase::Sending) {
           if (!sendMore(c)) continue;
         }
-        if ((evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) && (c.phase == Phase::Head || c.phase == Phase::Body))
+        if ((evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) &&
+            (c.phase == Phase::Head || c.phase == Phase::Body))
           readMore(c);
       }
     }
@@ -162,8 +169,12 @@ class Client {
     for (auto& c : conns_) {
       if (c.phase != Phase::Done) {
         ++timeouts;
-        static const char* names[] = {"not opened", "connecting", "sending request", "waiting for headers", "reading body", "done"};
-        fail(c, std::string("timeout while ") + names[static_cast<int>(c.phase)] + " (" + std::to_string(c.events) + " events so far)", nullptr);
+        static const char* names[] = {"not opened",          "connecting",   "sending request",
+                                      "waiting for headers", "reading body", "done"};
+        fail(c,
+             std::string("timeout while ") + names[static_cast<int>(c.phase)] + " (" +
+                 std::to_string(c.events) + " events so far)",
+             nullptr);
       }
     }
     report(elapsed, timeouts, opened);
@@ -236,7 +247,8 @@ class Client {
           c.ended = true;
           finish(c);
         } else {
-          fail(c, c.phase == Phase::Head ? "closed before response headers" : "closed mid-body", &io_errors_);
+          fail(c, c.phase == Phase::Head ? "closed before response headers" : "closed mid-body",
+               &io_errors_);
         }
         return;
       }
@@ -266,7 +278,8 @@ class Client {
       std::getline(hs, line);
       while (std::getline(hs, line)) {
         if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (iprefix(line, "transfer-encoding:") && line.find("chunked") != std::string::npos) c.framing = Framing::Chunked;
+        if (iprefix(line, "transfer-encoding:") && line.find("chunked") != std::string::npos)
+          c.framing = Framing::Chunked;
         else if (iprefix(line, "content-length:") && c.framing != Framing::Chunked) {
           c.framing = Framing::Length;
           c.remaining = atoll(line.c_str() + 15);
@@ -353,8 +366,10 @@ class Client {
       ++c.events;
       ++events_total_;
       if (c.t_first_event < 0) c.t_first_event = nowMs();
-      if (d == "[DONE]") c.saw_done = true;
-      else if (d.find("\"error\"") != std::string_view::npos) c.saw_error = true;
+      if (d == "[DONE]")
+        c.saw_done = true;
+      else if (d.find("\"error\"") != std::string_view::npos)
+        c.saw_error = true;
     } else if (line.substr(0, 6) == "event:" && line.find("error") != std::string_view::npos) {
       c.saw_error = true;
     } else if (c.status != 200 && line.find("\"error\"") != std::string_view::npos) {
@@ -364,9 +379,12 @@ class Client {
 
   void finish(Conn& c) {
     c.t_end = nowMs();
-    if (c.status != 200) fail(c, "HTTP status " + std::to_string(c.status), &http_errors_);
-    else if (c.saw_error) fail(c, "error event in stream", &error_streams_);
-    else if (!c.saw_done) fail(c, "stream ended without data: [DONE]", &no_done_);
+    if (c.status != 200)
+      fail(c, "HTTP status " + std::to_string(c.status), &http_errors_);
+    else if (c.saw_error)
+      fail(c, "error event in stream", &error_streams_);
+    else if (!c.saw_done)
+      fail(c, "stream ended without data: [DONE]", &no_done_);
     else {
       ++completed_;
       closeFd(c);
@@ -380,7 +398,8 @@ class Client {
     if (c.saw_error && counter != &error_streams_) ++error_events_in_failed_;
     if (shown_ < 5) {
       ++shown_;
-      fprintf(stderr, "load_client: connection %zu: %s\n", static_cast<size_t>(&c - conns_.data()), why.c_str());
+      fprintf(stderr, "load_client: connection %zu: %s\n", static_cast<size_t>(&c - conns_.data()),
+              why.c_str());
     }
     c.failure = why;
     closeFd(c);
@@ -407,15 +426,18 @@ class Client {
       if (c.failure.empty() && c.t_end >= 0) total.push_back(c.t_end - c.t_start);
     }
     size_t failed = conns_.size() - completed_;
-    printf("RESULT n=%zu opened=%zu completed=%zu failed=%zu connect_errors=%zu io_errors=%zu http_errors=%zu "
-           "error_streams=%zu no_done=%zu timeouts=%zu events=%llu "
-           "connect_p50_ms=%.1f connect_p99_ms=%.1f connect_max_ms=%.1f ttfb_p50_ms=%.1f ttfb_p99_ms=%.1f "
-           "first_event_p50_ms=%.1f first_event_p99_ms=%.1f total_p50_ms=%.1f total_p99_ms=%.1f "
-           "total_max_ms=%.1f elapsed_ms=%.0f\n",
-           conns_.size(), opened, completed_, failed, connect_errors_, io_errors_, http_errors_, error_streams_,
-           no_done_, timeouts, static_cast<unsigned long long>(events_total_), pct(connect, 50), pct(connect, 99),
-           pct(connect, 100), pct(ttfb, 50), pct(ttfb, 99), pct(first, 50), pct(first, 99), pct(total, 50),
-           pct(total, 99), pct(total, 100), elapsed);
+    printf(
+        "RESULT n=%zu opened=%zu completed=%zu failed=%zu connect_errors=%zu io_errors=%zu "
+        "http_errors=%zu "
+        "error_streams=%zu no_done=%zu timeouts=%zu events=%llu "
+        "connect_p50_ms=%.1f connect_p99_ms=%.1f connect_max_ms=%.1f ttfb_p50_ms=%.1f "
+        "ttfb_p99_ms=%.1f "
+        "first_event_p50_ms=%.1f first_event_p99_ms=%.1f total_p50_ms=%.1f total_p99_ms=%.1f "
+        "total_max_ms=%.1f elapsed_ms=%.0f\n",
+        conns_.size(), opened, completed_, failed, connect_errors_, io_errors_, http_errors_,
+        error_streams_, no_done_, timeouts, static_cast<unsigned long long>(events_total_),
+        pct(connect, 50), pct(connect, 99), pct(connect, 100), pct(ttfb, 50), pct(ttfb, 99),
+        pct(first, 50), pct(first, 99), pct(total, 50), pct(total, 99), pct(total, 100), elapsed);
     fflush(stdout);
   }
 
@@ -443,8 +465,10 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--url") url = next();
-    else if (a == "-n") o.n = atoi(next().c_str());
+    if (a == "--url")
+      url = next();
+    else if (a == "-n")
+      o.n = atoi(next().c_str());
     else if (a == "--body-file") {
       std::ifstream f(next());
       if (!f) {
@@ -454,12 +478,16 @@ int main(int argc, char** argv) {
       std::stringstream ss;
       ss << f.rdbuf();
       o.body = ss.str();
-    } else if (a == "-H") o.headers.push_back(next());
-    else if (a == "--timeout-s") o.timeout_s = atof(next().c_str());
-    else if (a == "--ramp-per-s") o.ramp_per_s = atof(next().c_str());
+    } else if (a == "-H")
+      o.headers.push_back(next());
+    else if (a == "--timeout-s")
+      o.timeout_s = atof(next().c_str());
+    else if (a == "--ramp-per-s")
+      o.ramp_per_s = atof(next().c_str());
     else {
       fprintf(stderr,
-              "usage: %s --url http://127.0.0.1:PORT/path [-n N] [--body-file F] [-H 'K: V']... [--timeout-s S] "
+              "usage: %s --url http://127.0.0.1:PORT/path [-n N] [--body-file F] [-H 'K: V']... "
+              "[--timeout-s S] "
               "[--ramp-per-s R]\n",
               argv[0]);
       return 2;

@@ -13,18 +13,23 @@ void setupDump(CLI::App& app) {
     std::string format = "yaml";
   };
   auto o = std::make_shared<Opts>();
-  auto* cmd = app.add_subcommand("dump", "Print the running gateway's configuration as a decK file");
+  auto* cmd =
+      app.add_subcommand("dump", "Print the running gateway's configuration as a decK file");
   cmd->add_option("--admin", o->admin, "Admin API URL (env AIGW_ADMIN_URL)")->capture_default_str();
   cmd->add_option("-o,--output", o->output, "Write to this file instead of stdout");
-  cmd->add_option("--format", o->format, "yaml or json")->check(CLI::IsMember({"yaml", "json"}))->capture_default_str();
+  cmd->add_option("--format", o->format, "yaml or json")
+      ->check(CLI::IsMember({"yaml", "json"}))
+      ->capture_default_str();
   cmd->callback([o] {
-    auto reply = admin::AdminClient(o->admin).get(o->format == "yaml" ? "/config?format=yaml" : "/config");
+    auto reply =
+        admin::AdminClient(o->admin).get(o->format == "yaml" ? "/config?format=yaml" : "/config");
     if (!reply) {
       std::cerr << "aigw dump: " << reply.error() << "\n";
       throw Exit{kExitRuntime};
     }
     if (reply->status != 200) {
-      std::cerr << "aigw dump: the gateway answered " << reply->status << ": " << reply->body << "\n";
+      std::cerr << "aigw dump: the gateway answered " << reply->status << ": " << reply->body
+                << "\n";
       throw Exit{kExitRuntime};
     }
     std::string text = reply->body;

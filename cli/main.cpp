@@ -5,7 +5,8 @@
 
 int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
-  CLI::App app{"aigw: an AI gateway in one binary. OpenAI-compatible API in front of every LLM provider."};
+  CLI::App app{
+      "aigw: an AI gateway in one binary. OpenAI-compatible API in front of every LLM provider."};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every command");
   aigw::cli::setupQuickstart(app);

@@ -56,7 +56,8 @@ void runServe(const ServeOptions& opts) {
     config::ConfigStore scratch(initial);
     auto persisted = config::ConfigManager(scratch, opts.data_dir).loadPersisted();
     if (!persisted) {
-      std::cerr << "aigw: the saved state in " << opts.data_dir << " is invalid:\n" << persisted.error() << "\n";
+      std::cerr << "aigw: the saved state in " << opts.data_dir << " is invalid:\n"
+                << persisted.error() << "\n";
       throw Exit{kExitRuntime};
     }
     initial = *persisted;
@@ -70,16 +71,27 @@ void runServe(const ServeOptions& opts) {
 
 void setupServe(CLI::App& app) {
   auto opts = std::make_shared<ServeOptions>();
-  auto* cmd = app.add_subcommand("serve", "Run the gateway: proxy (default :8000) and admin API (default 127.0.0.1:8001)");
-  cmd->add_option("-c,--config", opts->config_file, "Declarative config file (Kong decK YAML/JSON)")->envname("AIGW_CONFIG");
-  cmd->add_option("--listen", opts->listen, "Proxy address HOST:PORT")->capture_default_str()->envname("AIGW_LISTEN");
-  cmd->add_option("--admin-listen", opts->admin_listen, "Admin API address HOST:PORT")->capture_default_str()->envname("AIGW_ADMIN_LISTEN");
-  cmd->add_option("--data-dir", opts->data_dir, "Directory for persisted state")->envname("AIGW_DATA_DIR");
-  cmd->add_option("--max-workers", opts->max_workers, "Most concurrent client connections (threads start on demand)")
-      ->capture_default_str()->check(CLI::Range(1, 65536));
-  cmd->add_option("--access-log", opts->access_log, "JSON-lines access log with usage, cost and latency: a file, or - for stdout")
+  auto* cmd = app.add_subcommand(
+      "serve", "Run the gateway: proxy (default :8000) and admin API (default 127.0.0.1:8001)");
+  cmd->add_option("-c,--config", opts->config_file, "Declarative config file (Kong decK YAML/JSON)")
+      ->envname("AIGW_CONFIG");
+  cmd->add_option("--listen", opts->listen, "Proxy address HOST:PORT")
+      ->capture_default_str()
+      ->envname("AIGW_LISTEN");
+  cmd->add_option("--admin-listen", opts->admin_listen, "Admin API address HOST:PORT")
+      ->capture_default_str()
+      ->envname("AIGW_ADMIN_LISTEN");
+  cmd->add_option("--data-dir", opts->data_dir, "Directory for persisted state")
+      ->envname("AIGW_DATA_DIR");
+  cmd->add_option("--max-workers", opts->max_workers,
+                  "Most concurrent client connections (threads start on demand)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 65536));
+  cmd->add_option("--access-log", opts->access_log,
+                  "JSON-lines access log with usage, cost and latency: a file, or - for stdout")
       ->envname("AIGW_ACCESS_LOG");
-  cmd->add_option("--ca-file", opts->ca_file, "Extra CA bundle (PEM) trusted for upstream TLS")->check(CLI::ExistingFile);
+  cmd->add_option("--ca-file", opts->ca_file, "Extra CA bundle (PEM) trusted for upstream TLS")
+      ->check(CLI::ExistingFile);
   cmd->callback([opts] {
     if (opts->data_dir.empty()) opts->data_dir = defaultDataDir();
     runServe(*opts);

@@ -28,14 +28,16 @@ nlohmann::json fetchFlat(const admin::AdminClient& client, const char* command) 
   }
   auto j = reply->json();
   if (reply->status != 200 || !j.is_object()) {
-    std::cerr << "aigw " << command << ": unexpected answer from " << client.baseUrl() << " (" << reply->status << ")\n";
+    std::cerr << "aigw " << command << ": unexpected answer from " << client.baseUrl() << " ("
+              << reply->status << ")\n";
     throw Exit{kExitRuntime};
   }
   return j;
 }
 
 // Shared by diff and sync: returns the changes and the document to apply.
-std::pair<std::vector<config::EntityChange>, nlohmann::json> plan(const SyncOptions& o, const admin::AdminClient& client,
+std::pair<std::vector<config::EntityChange>, nlohmann::json> plan(const SyncOptions& o,
+                                                                  const admin::AdminClient& client,
                                                                   const char* command) {
   auto local = config::loadForSync(o.files);
   if (!local) {
@@ -60,16 +62,20 @@ bool confirm(const std::string& question) {
 }
 
 void addCommon(CLI::App* cmd, SyncOptions& o) {
-  cmd->add_option("FILE", o.files, "decK files (YAML or JSON); several are merged")->required()->check(CLI::ExistingFile);
+  cmd->add_option("FILE", o.files, "decK files (YAML or JSON); several are merged")
+      ->required()
+      ->check(CLI::ExistingFile);
   cmd->add_option("--admin", o.admin, "Admin API URL (env AIGW_ADMIN_URL)")->capture_default_str();
-  cmd->add_option("--select-tag", o.select_tag, "Only entities with this tag take part (decK _info.select_tags also works)");
+  cmd->add_option("--select-tag", o.select_tag,
+                  "Only entities with this tag take part (decK _info.select_tags also works)");
 }
 
 }  // namespace
 
 void setupDiff(CLI::App& app) {
   auto o = std::make_shared<SyncOptions>();
-  auto* cmd = app.add_subcommand("diff", "Show what `aigw sync FILE` would change in the running gateway");
+  auto* cmd =
+      app.add_subcommand("diff", "Show what `aigw sync FILE` would change in the running gateway");
   addCommon(cmd, *o);
   cmd->callback([o] {
     admin::AdminClient client(o->admin);
@@ -80,7 +86,8 @@ void setupDiff(CLI::App& app) {
 
 void setupSync(CLI::App& app) {
   auto o = std::make_shared<SyncOptions>();
-  auto* cmd = app.add_subcommand("sync", "Make the running gateway's configuration match FILE (diff, confirm, apply)");
+  auto* cmd = app.add_subcommand(
+      "sync", "Make the running gateway's configuration match FILE (diff, confirm, apply)");
   addCommon(cmd, *o);
   cmd->add_flag("--dry-run", o->dry_run, "Only print the diff");
   cmd->add_flag("-y,--yes", o->yes, "Apply without asking");
@@ -119,7 +126,8 @@ void setupReset(CLI::App& app) {
     bool force = false;
   };
   auto o = std::make_shared<Opts>();
-  auto* cmd = app.add_subcommand("reset", "Delete all (or all tagged) entities from the running gateway");
+  auto* cmd =
+      app.add_subcommand("reset", "Delete all (or all tagged) entities from the running gateway");
   cmd->add_option("--admin", o->admin, "Admin API URL (env AIGW_ADMIN_URL)")->capture_default_str();
   cmd->add_option("--select-tag", o->select_tag, "Only delete entities with this tag");
   cmd->add_flag("-f,--force", o->force, "Do not ask for confirmation");

@@ -7,7 +7,8 @@ namespace aigw::cli {
 
 void setupValidate(CLI::App& app) {
   auto file = std::make_shared<std::string>();
-  auto* cmd = app.add_subcommand("validate", "Check a declarative config file (YAML or JSON) without starting anything");
+  auto* cmd = app.add_subcommand(
+      "validate", "Check a declarative config file (YAML or JSON) without starting anything");
   cmd->add_option("FILE", *file, "Config file (Kong decK format)")->required();
   cmd->callback([file] {
     auto cfg = config::loadFile(*file);
@@ -15,8 +16,9 @@ void setupValidate(CLI::App& app) {
       std::cerr << cfg.error() << "\n";
       throw Exit{kExitUsage};
     }
-    std::cout << *file << ": OK (" << (*cfg)->services.size() << " services, " << (*cfg)->routes.size()
-              << " routes, " << (*cfg)->enabledPluginCount() << " plugins)\n";
+    std::cout << *file << ": OK (" << (*cfg)->services.size() << " services, "
+              << (*cfg)->routes.size() << " routes, " << (*cfg)->enabledPluginCount()
+              << " plugins)\n";
   });
 }
 

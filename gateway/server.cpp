@@ -17,7 +17,8 @@ bool parseListenAddress(const std::string& text, ListenAddress& out) {
   std::string host, port;
   if (!text.empty() && text.front() == '[') {
     auto close = text.find(']');
-    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') return false;
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      return false;
     host = text.substr(1, close - 1);
     port = text.substr(close + 2);
   } else if (auto colon = text.rfind(':'); colon != std::string::npos) {
@@ -26,7 +27,8 @@ bool parseListenAddress(const std::string& text, ListenAddress& out) {
   } else {
     port = text;
   }
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return false;
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
+    return false;
   int p = std::stoi(port);
   if (p > 65535) return false;
   out.host = host.empty() ? "0.0.0.0" : host;
@@ -46,8 +48,9 @@ static void widenBacklog(int port) {
     sockaddr_storage addr{};
     socklen_t alen = sizeof(addr);
     if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &alen) != 0) continue;
-    int bound = addr.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port)
-                                           : ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+    int bound = addr.ss_family == AF_INET6
+                    ? ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port)
+                    : ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
     if (bound == port) ::listen(fd, 4096);
   }
 }
@@ -96,7 +99,9 @@ Gateway::Gateway(GatewayOptions options, config::ConfigPtr initial)
     : impl_(std::make_unique<Impl>(std::move(options), std::move(initial))) {
   auto& s = impl_->proxy_server;
   impl_->configure(s, impl_->options.max_workers);
-  auto handle = [this](const httplib::Request& req, httplib::Response& res) { impl_->handler.handle(req, res); };
+  auto handle = [this](const httplib::Request& req, httplib::Response& res) {
+    impl_->handler.handle(req, res);
+  };
   for (auto method : {&httplib::Server::Get, &httplib::Server::Post, &httplib::Server::Put,
                       &httplib::Server::Patch, &httplib::Server::Delete, &httplib::Server::Options})
     (s.*method)(".*", handle);
@@ -105,8 +110,10 @@ Gateway::Gateway(GatewayOptions options, config::ConfigPtr initial)
   });
   s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty()) return;
-    if (res.status == 413) proxy::writeError(res, ApiError::payloadTooLarge("request body too large"));
-    else if (res.status == 400) proxy::writeError(res, ApiError::badRequest("malformed HTTP request"));
+    if (res.status == 413)
+      proxy::writeError(res, ApiError::payloadTooLarge("request body too large"));
+    else if (res.status == 400)
+      proxy::writeError(res, ApiError::badRequest("malformed HTTP request"));
   });
   impl_->configure(impl_->admin_server, 64);
   admin::registerAdminApi(impl_->admin_server, impl_->manager, [this] {
@@ -121,11 +128,14 @@ Gateway::~Gateway() {
 
 Status Gateway::start() {
   if (!impl_->access_log_error.empty()) return Status::error(impl_->access_log_error);
-  auto bind = [](httplib::Server& svr, const ListenAddress& addr, std::atomic<int>& port) -> Status {
-    int bound = addr.port == 0 ? svr.bind_to_any_port(addr.host.c_str()) : (svr.bind_to_port(addr.host.c_str(), addr.port) ? addr.port : -1);
+  auto bind = [](httplib::Server& svr, const ListenAddress& addr,
+                 std::atomic<int>& port) -> Status {
+    int bound = addr.port == 0 ? svr.bind_to_any_port(addr.host.c_str())
+                               : (svr.bind_to_port(addr.host.c_str(), addr.port) ? addr.port : -1);
     if (bound <= 0)
-      return Status::error("cannot listen on " + addr.host + ":" + std::to_string(addr.port) +
-                           " (address in use or not permitted); choose another with --listen/--admin-listen");
+      return Status::error(
+          "cannot listen on " + addr.host + ":" + std::to_string(addr.port) +
+          " (address in use or not permitted); choose another with --listen/--admin-listen");
     port = bound;
     widenBacklog(bound);
     return {};
@@ -153,9 +163,17 @@ void Gateway::wait() {
   if (impl_->admin_thread.joinable()) impl_->admin_thread.join();
 }
 
-config::ConfigStore& Gateway::store() { return impl_->store; }
-config::ConfigManager& Gateway::manager() { return impl_->manager; }
-int Gateway::proxyPort() const { return impl_->proxy_port; }
-int Gateway::adminPort() const { return impl_->admin_port; }
+config::ConfigStore& Gateway::store() {
+  return impl_->store;
+}
+config::ConfigManager& Gateway::manager() {
+  return impl_->manager;
+}
+int Gateway::proxyPort() const {
+  return impl_->proxy_port;
+}
+int Gateway::adminPort() const {
+  return impl_->admin_port;
+}
 
 }  // namespace aigw

@@ -25,14 +25,14 @@ bool parseListenAddress(const std::string& text, ListenAddress& out);
 struct GatewayOptions {
   ListenAddress proxy{"0.0.0.0", 8000};
   ListenAddress admin{"127.0.0.1", 8001};
-  std::size_t max_workers = 4096;           // concurrent connections (threads on demand)
+  std::size_t max_workers = 4096;             // concurrent connections (threads on demand)
   std::size_t max_request_bytes = 64u << 20;  // hard cap before any route limit applies
   int client_read_timeout_s = 60;
   int client_write_timeout_s = 60;
   int keep_alive_timeout_s = 5;
-  std::string ca_file;                      // extra CA bundle for upstream TLS
-  std::string data_dir;                     // persisted config; empty = not persisted
-  std::string access_log;                   // JSON lines: "-" = stdout, a path, empty = off
+  std::string ca_file;     // extra CA bundle for upstream TLS
+  std::string data_dir;    // persisted config; empty = not persisted
+  std::string access_log;  // JSON lines: "-" = stdout, a path, empty = off
 };
 
 class Gateway {

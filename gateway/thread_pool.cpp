@@ -6,10 +6,13 @@
 
 namespace aigw {
 
-ElasticThreadPool::ElasticThreadPool(std::size_t max_threads, std::size_t stack_bytes, int idle_exit_ms)
+ElasticThreadPool::ElasticThreadPool(std::size_t max_threads, std::size_t stack_bytes,
+                                     int idle_exit_ms)
     : max_threads_(max_threads), stack_bytes_(stack_bytes), idle_exit_ms_(idle_exit_ms) {}
 
-ElasticThreadPool::~ElasticThreadPool() { shutdown(); }
+ElasticThreadPool::~ElasticThreadPool() {
+  shutdown();
+}
 
 void ElasticThreadPool::enqueue(std::function<void()> fn) {
   std::unique_lock lock(mu_);

@@ -16,7 +16,8 @@ namespace aigw {
 
 class ElasticThreadPool : public httplib::TaskQueue {
  public:
-  ElasticThreadPool(std::size_t max_threads, std::size_t stack_bytes = 256 * 1024, int idle_exit_ms = 30000);
+  ElasticThreadPool(std::size_t max_threads, std::size_t stack_bytes = 256 * 1024,
+                    int idle_exit_ms = 30000);
   ~ElasticThreadPool() override;
   void enqueue(std::function<void()> fn) override;
   void shutdown() override;
@@ -29,8 +30,8 @@ class ElasticThreadPool : public httplib::TaskQueue {
   const std::size_t stack_bytes_;
   const int idle_exit_ms_;
   std::mutex mu_;
-  std::condition_variable cv_;       // jobs or shutdown
-  std::condition_variable exited_;   // a thread ended
+  std::condition_variable cv_;      // jobs or shutdown
+  std::condition_variable exited_;  // a thread ended
   std::deque<std::function<void()>> jobs_;
   std::size_t threads_ = 0;
   std::size_t idle_ = 0;

@@ -49,7 +49,8 @@ Json nestFields(const std::vector<std::pair<std::string, std::string>>& errors) 
 }
 
 // Validation failure of an edited entity: paths are made relative to the entity.
-void schemaViolation(httplib::Response& res, const ConfigErrors& errors, const std::string& entity_prefix) {
+void schemaViolation(httplib::Response& res, const ConfigErrors& errors,
+                     const std::string& entity_prefix) {
   std::vector<std::pair<std::string, std::string>> list;
   std::string summary;
   for (const auto& e : errors.list()) {
@@ -62,7 +63,12 @@ void schemaViolation(httplib::Response& res, const ConfigErrors& errors, const s
     if (!summary.empty()) summary += ", ";
     summary += path.empty() ? e.message : path + ": " + e.message;
   }
-  sendJson(res, {{"code", 2}, {"name", "schema violation"}, {"message", "schema violation (" + summary + ")"}, {"fields", nestFields(list)}}, 400);
+  sendJson(res,
+           {{"code", 2},
+            {"name", "schema violation"},
+            {"message", "schema violation (" + summary + ")"},
+            {"fields", nestFields(list)}},
+           400);
 }
 
 std::vector<std::string> splitPath(const std::string& path) {
@@ -70,7 +76,8 @@ std::vector<std::string> splitPath(const std::string& path) {
   std::size_t start = 1;
   while (start <= path.size()) {
     auto slash = path.find('/', start);
-    std::string seg = path.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    std::string seg =
+        path.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
     if (!seg.empty()) out.push_back(httplib::detail::decode_url(seg, false));
     if (slash == std::string::npos) break;
     start = slash + 1;
@@ -81,7 +88,8 @@ std::vector<std::string> splitPath(const std::string& path) {
 // The request body as JSON: a JSON object, or Kong's form encodings.
 std::optional<Json> readBody(const httplib::Request& req, EntityKind kind, std::string& error) {
   const std::string type = req.get_header_value("Content-Type");
-  if (type.find("application/x-www-form-urlencoded") != std::string::npos || type.find("multipart/form-data") != std::string::npos) {
+  if (type.find("application/x-www-form-urlencoded") != std::string::npos ||
+      type.find("multipart/form-data") != std::string::npos) {
     std::multimap<std::string, std::string> fields(req.params.begin(), req.params.end());
     for (const auto& [name, file] : req.files) fields.emplace(name, file.content);
     return formToJson(fields, kind);
@@ -99,14 +107,18 @@ std::optional<Json> readBody(const httplib::Request& req, EntityKind kind, std::
 bool matchesTags(const Json& e, const std::string& tags) {
   if (tags.empty()) return true;
   const Json t = e.value("tags", Json::array());
-  auto has = [&](const std::string& tag) { return t.is_array() && std::find(t.begin(), t.end(), tag) != t.end(); };
+  auto has = [&](const std::string& tag) {
+    return t.is_array() && std::find(t.begin(), t.end(), tag) != t.end();
+  };
   const bool any = tags.find('/') != std::string::npos;
   std::string cur;
   bool result = !any;
   for (std::size_t i = 0; i <= tags.size(); ++i) {
     if (i == tags.size() || tags[i] == ',' || tags[i] == '/') {
-      if (any) result = result || has(cur);
-      else result = result && has(cur);
+      if (any)
+        result = result || has(cur);
+      else
+        result = result && has(cur);
       cur.clear();
     } else {
       cur += tags[i];
@@ -131,13 +143,21 @@ class AdminApi {
     if (seg.empty()) return m == "GET" ? root(res) : methodNotAllowed(res);
     if (seg[0] == "status" && seg.size() == 1) return status(res);
     if (seg[0] == "metrics" && seg.size() == 1 && m == "GET")
-      return res.set_content(metrics_ ? metrics_() : std::string(), "text/plain; version=0.0.4; charset=utf-8");
-    if (seg[0] == "config" && seg.size() == 1) return m == "GET" ? getConfig(req, res) : m == "POST" ? postConfig(req, res) : methodNotAllowed(res);
+      return res.set_content(metrics_ ? metrics_() : std::string(),
+                             "text/plain; version=0.0.4; charset=utf-8");
+    if (seg[0] == "config" && seg.size() == 1)
+      return m == "GET"    ? getConfig(req, res)
+             : m == "POST" ? postConfig(req, res)
+                           : methodNotAllowed(res);
     if (seg[0] == "plugins" && seg.size() == 2 && seg[1] == "enabled") return enabledPlugins(res);
-    if (seg[0] == "schemas" && seg.size() == 3 && seg[1] == "plugins") return pluginSchema(seg[2], res);
+    if (seg[0] == "schemas" && seg.size() == 3 && seg[1] == "plugins")
+      return pluginSchema(seg[2], res);
     auto kind = kindOf(seg[0]);
     if (!kind) return kongError(res, 404, "Not found");
-    if (seg.size() == 1) return m == "GET" ? list(req, res, *kind, {}) : m == "POST" ? create(req, res, *kind, {}) : methodNotAllowed(res);
+    if (seg.size() == 1)
+      return m == "GET"    ? list(req, res, *kind, {})
+             : m == "POST" ? create(req, res, *kind, {})
+                           : methodNotAllowed(res);
     if (seg.size() == 2) {
       if (m == "GET") return getOne(res, *kind, seg[1]);
       if (m == "PATCH") return modify(req, res, *kind, seg[1], false);
@@ -150,7 +170,9 @@ class AdminApi {
   }
 
  private:
-  static void methodNotAllowed(httplib::Response& res) { kongError(res, 405, "Method not allowed"); }
+  static void methodNotAllowed(httplib::Response& res) {
+    kongError(res, 405, "Method not allowed");
+  }
 
   Json current() const { return *manager_.store().current()->source; }
 
@@ -158,46 +180,58 @@ class AdminApi {
     auto cfg = manager_.store().current();
     Json available = Json::object();
     for (const auto& name : plugins::pluginNames())
-      available[name] = {{"version", AIGW_VERSION}, {"priority", plugins::findPlugin(name)->priority}};
+      available[name] = {{"version", AIGW_VERSION},
+                         {"priority", plugins::findPlugin(name)->priority}};
     Json enabled = Json::array();
     for (const auto& p : cfg->plugins)
-      if (p.enabled && std::find(enabled.begin(), enabled.end(), p.name) == enabled.end()) enabled.push_back(p.name);
+      if (p.enabled && std::find(enabled.begin(), enabled.end(), p.name) == enabled.end())
+        enabled.push_back(p.name);
     char host[256] = {0};
     gethostname(host, sizeof(host) - 1);
-    sendJson(res, {{"version", AIGW_VERSION},
-                   {"tagline", "Welcome to aigw"},
-                   {"hostname", host},
-                   {"configuration", {{"database", "off"}, {"role", "traditional"}}},
-                   {"plugins", {{"available_on_server", available}, {"enabled_in_cluster", enabled}}},
-                   {"providers", providers::providerNames()}});
+    sendJson(res,
+             {{"version", AIGW_VERSION},
+              {"tagline", "Welcome to aigw"},
+              {"hostname", host},
+              {"configuration", {{"database", "off"}, {"role", "traditional"}}},
+              {"plugins", {{"available_on_server", available}, {"enabled_in_cluster", enabled}}},
+              {"providers", providers::providerNames()}});
   }
 
   void status(httplib::Response& res) {
     auto cfg = manager_.store().current();
     char host[256] = {0};
     gethostname(host, sizeof(host) - 1);
-    sendJson(res, {{"server", {{"version", AIGW_VERSION}, {"hostname", host}, {"pid", static_cast<long>(getpid())}}},
-                   {"database", {{"reachable", true}}},
-                   {"configuration", {{"services", cfg->services.size()},
-                                      {"routes", cfg->routes.size()},
-                                      {"plugins", cfg->enabledPluginCount()},
-                                      {"consumers", cfg->consumers.size()}}}});
+    sendJson(
+        res,
+        {{"server",
+          {{"version", AIGW_VERSION}, {"hostname", host}, {"pid", static_cast<long>(getpid())}}},
+         {"database", {{"reachable", true}}},
+         {"configuration",
+          {{"services", cfg->services.size()},
+           {"routes", cfg->routes.size()},
+           {"plugins", cfg->enabledPluginCount()},
+           {"consumers", cfg->consumers.size()}}}});
   }
 
-  void enabledPlugins(httplib::Response& res) { sendJson(res, {{"enabled_plugins", plugins::pluginNames()}}); }
+  void enabledPlugins(httplib::Response& res) {
+    sendJson(res, {{"enabled_plugins", plugins::pluginNames()}});
+  }
 
   void pluginSchema(const std::string& name, httplib::Response& res) {
     const auto* spec = plugins::findPlugin(name);
     if (!spec) return kongError(res, 404, "No plugin named '" + name + "'");
     ConfigErrors ignored;
-    sendJson(res, {{"name", name}, {"priority", spec->priority}, {"defaults", config::validate(Json::object(), spec->schema(), "", ignored)}});
+    sendJson(res, {{"name", name},
+                   {"priority", spec->priority},
+                   {"defaults", config::validate(Json::object(), spec->schema(), "", ignored)}});
   }
 
   void getConfig(const httplib::Request& req, httplib::Response& res) {
     const Json flat = current();
     if (req.get_param_value("flat") == "true") return sendJson(res, flat);
     const Json nested = config::nest(flat);
-    if (req.get_param_value("format") == "yaml" || req.get_header_value("Accept").find("yaml") != std::string::npos) {
+    if (req.get_param_value("format") == "yaml" ||
+        req.get_header_value("Accept").find("yaml") != std::string::npos) {
       res.set_content(config::toYaml(nested), "application/yaml");
       return;
     }
@@ -210,22 +244,37 @@ class AdminApi {
     std::string text = req.body;
     if (req.has_param("config")) text = req.get_param_value("config");
     Json wrapped;
-    if (json::parse(text, wrapped) && wrapped.is_object() && wrapped.contains("config") && wrapped["config"].is_string())
+    if (json::parse(text, wrapped) && wrapped.is_object() && wrapped.contains("config") &&
+        wrapped["config"].is_string())
       text = wrapped["config"].get<std::string>();
     auto doc = config::parseDocument(text, "config");
-    if (!doc) return sendJson(res, {{"code", 14}, {"name", "invalid declarative configuration"}, {"message", doc.error().toString()}}, 400);
+    if (!doc)
+      return sendJson(res,
+                      {{"code", 14},
+                       {"name", "invalid declarative configuration"},
+                       {"message", doc.error().toString()}},
+                      400);
     auto applied = manager_.apply(doc->value);
     if (!applied) {
       ConfigErrors errors = applied.error();
       doc->annotate(errors);
       Json flat_errors = Json::object();
-      for (const auto& e : errors.list()) flat_errors[e.path.empty() ? "@entity" : e.path] = e.message;
-      return sendJson(res, {{"code", 14}, {"name", "invalid declarative configuration"},
-                            {"message", "declarative config is invalid: " + errors.toString()}, {"fields", flat_errors}}, 400);
+      for (const auto& e : errors.list())
+        flat_errors[e.path.empty() ? "@entity" : e.path] = e.message;
+      return sendJson(res,
+                      {{"code", 14},
+                       {"name", "invalid declarative configuration"},
+                       {"message", "declarative config is invalid: " + errors.toString()},
+                       {"fields", flat_errors}},
+                      400);
     }
     const auto& cfg = *applied;
-    sendJson(res, {{"services", cfg->services.size()}, {"routes", cfg->routes.size()},
-                   {"plugins", cfg->plugins.size()}, {"consumers", cfg->consumers.size()}}, 201);
+    sendJson(res,
+             {{"services", cfg->services.size()},
+              {"routes", cfg->routes.size()},
+              {"plugins", cfg->plugins.size()},
+              {"consumers", cfg->consumers.size()}},
+             201);
   }
 
   void list(const httplib::Request& req, httplib::Response& res, EntityKind kind,
@@ -238,17 +287,20 @@ class AdminApi {
       if ((!filter || filter(e)) && matchesTags(e, tags)) matching.push_back(e);
     std::size_t size = 100, offset = 0;
     try {
-      if (req.has_param("size")) size = std::clamp<std::size_t>(std::stoul(req.get_param_value("size")), 1, 1000);
+      if (req.has_param("size"))
+        size = std::clamp<std::size_t>(std::stoul(req.get_param_value("size")), 1, 1000);
       if (req.has_param("offset")) offset = std::stoul(req.get_param_value("offset"));
     } catch (...) {
       return kongError(res, 400, "size and offset must be numbers");
     }
     Json data = Json::array();
-    for (std::size_t i = offset; i < matching.size() && data.size() < size; ++i) data.push_back(present(matching[i], kind));
+    for (std::size_t i = offset; i < matching.size() && data.size() < size; ++i)
+      data.push_back(present(matching[i], kind));
     Json next = nullptr, next_offset = nullptr;
     if (offset + size < matching.size()) {
       next_offset = std::to_string(offset + size);
-      next = req.path + "?offset=" + next_offset.get<std::string>() + (req.has_param("size") ? "&size=" + std::to_string(size) : "");
+      next = req.path + "?offset=" + next_offset.get<std::string>() +
+             (req.has_param("size") ? "&size=" + std::to_string(size) : "");
     }
     sendJson(res, {{"data", data}, {"next", next}, {"offset", next_offset}});
   }
@@ -261,7 +313,8 @@ class AdminApi {
   }
 
   // Validates and applies `doc`; on success answers with the entity at doc[collection][index].
-  void commit(httplib::Response& res, EntityKind kind, std::function<std::string(Json& doc, int& index, int& status)> edit) {
+  void commit(httplib::Response& res, EntityKind kind,
+              std::function<std::string(Json& doc, int& index, int& status)> edit) {
     int index = -1, status = 200;
     std::string early;
     ConfigErrors conflict;
@@ -277,16 +330,22 @@ class AdminApi {
         const std::string& msg = errors.list()[0].message;
         if (msg.rfind("404:", 0) == 0) return kongError(res, 404, msg.substr(4));
         if (msg.rfind("409:", 0) == 0) {
-          return sendJson(res, {{"code", 5}, {"name", "unique constraint violation"},
-                                {"message", "UNIQUE violation detected on '{" + msg.substr(4) + "}'"}}, 409);
+          return sendJson(res,
+                          {{"code", 5},
+                           {"name", "unique constraint violation"},
+                           {"message", "UNIQUE violation detected on '{" + msg.substr(4) + "}'"}},
+                          409);
         }
         return kongError(res, 400, msg.substr(msg.find(':') + 1));
       }
-      return schemaViolation(res, errors, std::string(entityInfo(kind).collection) + "[" + std::to_string(index) + "]");
+      return schemaViolation(
+          res, errors,
+          std::string(entityInfo(kind).collection) + "[" + std::to_string(index) + "]");
     }
     const Json& doc = *(*applied)->source;
     const auto& list = doc[entityInfo(kind).collection];
-    if (index >= 0 && static_cast<std::size_t>(index) < list.size()) return sendJson(res, present(list[static_cast<std::size_t>(index)], kind), status);
+    if (index >= 0 && static_cast<std::size_t>(index) < list.size())
+      return sendJson(res, present(list[static_cast<std::size_t>(index)], kind), status);
     res.status = status;
   }
 
@@ -310,7 +369,8 @@ class AdminApi {
     });
   }
 
-  void modify(const httplib::Request& req, httplib::Response& res, EntityKind kind, const std::string& key, bool upsert) {
+  void modify(const httplib::Request& req, httplib::Response& res, EntityKind kind,
+              const std::string& key, bool upsert) {
     std::string error;
     auto body = readBody(req, kind, error);
     if (!body) return kongError(res, 400, "cannot parse JSON body: " + error);
@@ -322,19 +382,23 @@ class AdminApi {
       if (index < 0) {
         if (!upsert) return "404:Not found";
         entity = *body;
-        if (config::looksLikeUuid(key)) entity["id"] = key;
-        else entity[entityInfo(kind).name_field] = key;
+        if (config::looksLikeUuid(key))
+          entity["id"] = key;
+        else
+          entity[entityInfo(kind).name_field] = key;
         status = 200;
       } else if (upsert) {
         entity = *body;
         entity["id"] = list[static_cast<std::size_t>(index)]["id"];
         entity["created_at"] = list[static_cast<std::size_t>(index)].value("created_at", 0);
-        if (!config::looksLikeUuid(key) && !entity.contains(entityInfo(kind).name_field)) entity[entityInfo(kind).name_field] = key;
+        if (!config::looksLikeUuid(key) && !entity.contains(entityInfo(kind).name_field))
+          entity[entityInfo(kind).name_field] = key;
       } else {
         entity = list[static_cast<std::size_t>(index)];
         entity.merge_patch(*body);
         if (body->contains("url")) {
-          for (const char* k : {"protocol", "host", "port", "path"}) if (!body->contains(k)) entity.erase(k);
+          for (const char* k : {"protocol", "host", "port", "path"})
+            if (!body->contains(k)) entity.erase(k);
         }
       }
       resolveRefs(doc, entity);
@@ -368,17 +432,24 @@ class AdminApi {
 
   // A reference given by name ({"service": {"name": "x"}} or "x") becomes {"id": ...}.
   static void resolveRefs(const Json& doc, Json& entity) {
-    for (auto [field, kind] : {std::pair{"service", EntityKind::Service}, std::pair{"route", EntityKind::Route},
-                              std::pair{"consumer", EntityKind::Consumer}}) {
+    for (auto [field, kind] :
+         {std::pair{"service", EntityKind::Service}, std::pair{"route", EntityKind::Route},
+          std::pair{"consumer", EntityKind::Consumer}}) {
       if (!entity.contains(field) || entity[field].is_null()) continue;
       const Json& ref = entity[field];
-      std::string key = ref.is_string() ? ref.get<std::string>() : ref.is_object() ? ref.value("id", ref.value("name", ref.value("username", ""))) : "";
+      std::string key = ref.is_string() ? ref.get<std::string>()
+                        : ref.is_object()
+                            ? ref.value("id", ref.value("name", ref.value("username", "")))
+                            : "";
       int i = findEntity(doc, kind, key);
-      if (i >= 0) entity[field] = Json{{"id", doc[entityInfo(kind).collection][static_cast<std::size_t>(i)]["id"]}};
+      if (i >= 0)
+        entity[field] =
+            Json{{"id", doc[entityInfo(kind).collection][static_cast<std::size_t>(i)]["id"]}};
     }
   }
 
-  void nested(const httplib::Request& req, httplib::Response& res, EntityKind parent, const std::vector<std::string>& seg) {
+  void nested(const httplib::Request& req, httplib::Response& res, EntityKind parent,
+              const std::vector<std::string>& seg) {
     const Json doc = current();
     const int pi = findEntity(doc, parent, seg[1]);
     if (pi < 0) return kongError(res, 404, "Not found");
@@ -386,7 +457,8 @@ class AdminApi {
     const std::string pid = p.value("id", "");
     const std::string& sub = seg[2];
     const char* ref_field = entityInfo(parent).singular;
-    if (sub == "key-auth" && parent == EntityKind::Consumer) return keyAuth(req, res, pid, seg.size() == 4 ? seg[3] : "");
+    if (sub == "key-auth" && parent == EntityKind::Consumer)
+      return keyAuth(req, res, pid, seg.size() == 4 ? seg[3] : "");
     if (seg.size() != 3) return kongError(res, 404, "Not found");
     if (sub == "service" && parent == EntityKind::Route) {
       if (req.method != "GET") return methodNotAllowed(res);
@@ -394,7 +466,8 @@ class AdminApi {
       return sid.empty() ? kongError(res, 404, "Not found") : getOne(res, EntityKind::Service, sid);
     }
     auto child = kindOf(sub);
-    if (!child || (*child != EntityKind::Plugin && !(*child == EntityKind::Route && parent == EntityKind::Service)))
+    if (!child || (*child != EntityKind::Plugin &&
+                   !(*child == EntityKind::Route && parent == EntityKind::Service)))
       return kongError(res, 404, "Not found");
     if (req.method == "GET")
       return list(req, res, *child, [&](const Json& e) { return refId(e, ref_field) == pid; });
@@ -403,12 +476,14 @@ class AdminApi {
   }
 
   // Credentials live inside their consumer: consumers[i].keyauth_credentials[].
-  void keyAuth(const httplib::Request& req, httplib::Response& res, const std::string& consumer_id, const std::string& key) {
+  void keyAuth(const httplib::Request& req, httplib::Response& res, const std::string& consumer_id,
+               const std::string& key) {
     if (key.empty() && req.method == "GET") {
       const Json doc = current();
       int ci = findEntity(doc, EntityKind::Consumer, consumer_id);
       Json data = Json::array();
-      for (const auto& k : doc["consumers"][static_cast<std::size_t>(ci)].value("keyauth_credentials", Json::array())) {
+      for (const auto& k : doc["consumers"][static_cast<std::size_t>(ci)].value(
+               "keyauth_credentials", Json::array())) {
         Json e = present(k, EntityKind::KeyAuth);
         e["consumer"] = {{"id", consumer_id}};
         data.push_back(std::move(e));
@@ -427,7 +502,8 @@ class AdminApi {
       if (!creds.is_array()) creds = Json::array();
       auto find = [&]() -> int {
         for (std::size_t i = 0; i < creds.size(); ++i)
-          if (creds[i].value("id", "") == key || creds[i].value("key", "") == key) return static_cast<int>(i);
+          if (creds[i].value("id", "") == key || creds[i].value("key", "") == key)
+            return static_cast<int>(i);
         return -1;
       };
       if (req.method == "POST" && key.empty()) {
@@ -463,7 +539,11 @@ class AdminApi {
       const auto& e = applied.error().list();
       const std::string msg = e.empty() ? "invalid" : e[0].message;
       if (msg.rfind("409:", 0) == 0)
-        return sendJson(res, {{"code", 5}, {"name", "unique constraint violation"}, {"message", "UNIQUE violation detected on '{key}'"}}, 409);
+        return sendJson(res,
+                        {{"code", 5},
+                         {"name", "unique constraint violation"},
+                         {"message", "UNIQUE violation detected on '{key}'"}},
+                        409);
       if (msg.rfind("404:", 0) == 0) return kongError(res, 404, "Not found");
       if (msg.rfind("405:", 0) == 0) return methodNotAllowed(res);
       return kongError(res, 400, msg);
@@ -483,18 +563,22 @@ class AdminApi {
 
 }  // namespace
 
-void registerAdminApi(httplib::Server& server, config::ConfigManager& manager, std::function<std::string()> metrics) {
+void registerAdminApi(httplib::Server& server, config::ConfigManager& manager,
+                      std::function<std::string()> metrics) {
   auto api = std::make_shared<AdminApi>(manager, std::move(metrics));
-  auto handle = [api](const httplib::Request& req, httplib::Response& res) { api->route(req, res); };
+  auto handle = [api](const httplib::Request& req, httplib::Response& res) {
+    api->route(req, res);
+  };
   server.Get(".*", handle);
   server.Post(".*", handle);
   server.Put(".*", handle);
   server.Patch(".*", handle);
   server.Delete(".*", handle);
-  server.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-    res.status = 500;
-    res.set_content(R"({"message":"An unexpected error occurred"})", "application/json");
-  });
+  server.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        res.status = 500;
+        res.set_content(R"({"message":"An unexpected error occurred"})", "application/json");
+      });
 }
 
 }  // namespace aigw::admin

@@ -15,6 +15,7 @@
 namespace aigw::admin {
 
 // `metrics` renders GET /metrics (Prometheus text).
-void registerAdminApi(httplib::Server& server, config::ConfigManager& manager, std::function<std::string()> metrics);
+void registerAdminApi(httplib::Server& server, config::ConfigManager& manager,
+                      std::function<std::string()> metrics);
 
 }  // namespace aigw::admin

@@ -15,9 +15,10 @@ Result<AdminReply> run(const std::string& base, const std::string& path, Call&& 
   cli.set_read_timeout(60, 0);
   auto res = call(cli);
   if (!res) {
-    return Result<AdminReply>::failure("cannot reach the aigw admin API at " + base + path + " (" +
-                                       httplib::to_string(res.error()) +
-                                       "); is the gateway running? Start it with `aigw serve -c FILE` or pass --admin URL");
+    return Result<AdminReply>::failure(
+        "cannot reach the aigw admin API at " + base + path + " (" +
+        httplib::to_string(res.error()) +
+        "); is the gateway running? Start it with `aigw serve -c FILE` or pass --admin URL");
   }
   return AdminReply{res->status, res->body};
 }
@@ -28,8 +29,10 @@ Result<AdminReply> AdminClient::get(const std::string& path) const {
   return run(base_, path, [&](httplib::Client& c) { return c.Get(path.c_str()); });
 }
 
-Result<AdminReply> AdminClient::post(const std::string& path, const std::string& body, const std::string& type) const {
-  return run(base_, path, [&](httplib::Client& c) { return c.Post(path.c_str(), body, type.c_str()); });
+Result<AdminReply> AdminClient::post(const std::string& path, const std::string& body,
+                                     const std::string& type) const {
+  return run(base_, path,
+             [&](httplib::Client& c) { return c.Post(path.c_str(), body, type.c_str()); });
 }
 
 std::string defaultAdminUrl() {

@@ -20,7 +20,8 @@ class AdminClient {
   explicit AdminClient(std::string base_url) : base_(std::move(base_url)) {}
   // Transport failures come back as a message naming the URL and how to start the gateway.
   Result<AdminReply> get(const std::string& path) const;
-  Result<AdminReply> post(const std::string& path, const std::string& body, const std::string& type = "application/json") const;
+  Result<AdminReply> post(const std::string& path, const std::string& body,
+                          const std::string& type = "application/json") const;
   const std::string& baseUrl() const { return base_; }
 
  private:

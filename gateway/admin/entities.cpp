@@ -20,7 +20,8 @@ std::optional<EntityKind> kindOf(const std::string& collection) {
 }
 
 int findEntity(const Json& doc, EntityKind kind, const std::string& key) {
-  const auto* list = doc.contains(entityInfo(kind).collection) ? &doc[entityInfo(kind).collection] : nullptr;
+  const auto* list =
+      doc.contains(entityInfo(kind).collection) ? &doc[entityInfo(kind).collection] : nullptr;
   if (!list || !list->is_array()) return -1;
   for (std::size_t i = 0; i < list->size(); ++i) {
     const auto& e = (*list)[i];
@@ -38,24 +39,30 @@ int findEntity(const Json& doc, EntityKind kind, const std::string& key) {
 
 void assignIdentity(Json& entity, EntityKind kind) {
   const long long now = static_cast<long long>(std::time(nullptr));
-  if (!entity.contains("id") || !entity["id"].is_string() || entity["id"].get<std::string>().empty()) {
+  if (!entity.contains("id") || !entity["id"].is_string() ||
+      entity["id"].get<std::string>().empty()) {
     const std::string name = entity.value(entityInfo(kind).name_field, "");
-    if (kind == EntityKind::Plugin) entity["id"] = config::pluginStableId(entity);
-    else if (!name.empty()) entity["id"] = config::stableId(std::string(entityInfo(kind).singular) + ":" + name);
-    else entity["id"] = config::randomId();
+    if (kind == EntityKind::Plugin)
+      entity["id"] = config::pluginStableId(entity);
+    else if (!name.empty())
+      entity["id"] = config::stableId(std::string(entityInfo(kind).singular) + ":" + name);
+    else
+      entity["id"] = config::randomId();
   }
   if (!entity.contains("created_at")) entity["created_at"] = now;
   entity["updated_at"] = now;
 }
 
-std::string uniquenessConflict(const Json& doc, EntityKind kind, const Json& entity, int ignore_index) {
+std::string uniquenessConflict(const Json& doc, EntityKind kind, const Json& entity,
+                               int ignore_index) {
   const char* field = entityInfo(kind).name_field;
   const std::string name = entity.value(field, "");
   const std::string id = entity.value("id", "");
   const auto& list = doc.value(entityInfo(kind).collection, Json::array());
   for (std::size_t i = 0; i < list.size(); ++i) {
     if (static_cast<int>(i) == ignore_index || !list[i].is_object()) continue;
-    if (!name.empty() && list[i].value(field, "") == name) return std::string(field) + "=\"" + name + "\"";
+    if (!name.empty() && list[i].value(field, "") == name)
+      return std::string(field) + "=\"" + name + "\"";
     if (!id.empty() && list[i].value("id", "") == id) return "id=\"" + id + "\"";
   }
   return {};
@@ -72,7 +79,8 @@ std::string removeEntity(Json& doc, EntityKind kind, int index) {
   const std::string id = list[static_cast<std::size_t>(index)].value("id", "");
   if (kind == EntityKind::Service) {
     for (const auto& r : doc.value("routes", Json::array()))
-      if (refId(r, "service") == id) return "an existing 'routes' entity references this 'services' entity";
+      if (refId(r, "service") == id)
+        return "an existing 'routes' entity references this 'services' entity";
   }
   list.erase(static_cast<std::size_t>(index));
   if (kind != EntityKind::Plugin && doc.contains("plugins")) {
@@ -99,12 +107,17 @@ void coerceValue(Json& v, FieldType type, const Field& f) {
     if (type == FieldType::Integer || type == FieldType::Number) {
       char* end = nullptr;
       const double d = std::strtod(s.c_str(), &end);
-      if (!s.empty() && end && *end == '\0') v = (type == FieldType::Integer && d == static_cast<long long>(d)) ? Json(static_cast<long long>(d)) : Json(d);
+      if (!s.empty() && end && *end == '\0')
+        v = (type == FieldType::Integer && d == static_cast<long long>(d))
+                ? Json(static_cast<long long>(d))
+                : Json(d);
       return;
     }
     if (type == FieldType::Boolean) {
-      if (s == "true") v = true;
-      else if (s == "false") v = false;
+      if (s == "true")
+        v = true;
+      else if (s == "false")
+        v = false;
       return;
     }
     if (type == FieldType::Array) v = Json::array({s});
@@ -151,7 +164,8 @@ std::vector<std::string> splitKey(const std::string& key) {
 void coerceEntity(Json& entity, EntityKind kind) {
   coerceObject(entity, entitySchema(kind));
   if (kind == EntityKind::Plugin && entity.contains("config") && entity["config"].is_object()) {
-    if (const auto* spec = plugins::findPlugin(entity.value("name", ""))) coerceObject(entity["config"], spec->schema());
+    if (const auto* spec = plugins::findPlugin(entity.value("name", "")))
+      coerceObject(entity["config"], spec->schema());
   }
 }
 
@@ -166,7 +180,8 @@ Json formToJson(const std::multimap<std::string, std::string>& fields, EntityKin
       const bool last = i + 1 == segments.size();
       if (seg.size() >= 2 && seg.front() == '[') {
         const std::string inner = seg.substr(1, seg.size() - 2);
-        const bool numeric = !inner.empty() && inner.find_first_not_of("0123456789") == std::string::npos;
+        const bool numeric =
+            !inner.empty() && inner.find_first_not_of("0123456789") == std::string::npos;
         if (inner.empty() || numeric) {
           if (!node->is_array()) *node = Json::array();
           std::size_t idx = inner.empty() ? node->size() : std::stoul(inner);
@@ -222,22 +237,27 @@ Json present(const Json& entity, EntityKind kind) {
       def("path_handling", "v0");
       def("request_buffering", true);
       def("response_buffering", true);
-      for (const char* k : {"methods", "hosts", "paths", "headers", "tags", "service"}) def(k, nullptr);
+      for (const char* k : {"methods", "hosts", "paths", "headers", "tags", "service"})
+        def(k, nullptr);
       break;
     case EntityKind::Plugin:
       def("enabled", true);
       def("protocols", Json::array({"grpc", "grpcs", "http", "https"}));
-      for (const char* k : {"route", "service", "consumer", "tags", "instance_name"}) def(k, nullptr);
+      for (const char* k : {"route", "service", "consumer", "tags", "instance_name"})
+        def(k, nullptr);
       if (const auto* spec = plugins::findPlugin(out.value("name", ""))) {
         config::ConfigErrors ignored;
-        out["config"] = config::validate(out.value("config", Json::object()), spec->schema(), "", ignored);
+        out["config"] =
+            config::validate(out.value("config", Json::object()), spec->schema(), "", ignored);
       }
       break;
     case EntityKind::Consumer:
       out.erase("keyauth_credentials");
       for (const char* k : {"username", "custom_id", "tags"}) def(k, nullptr);
       break;
-    case EntityKind::KeyAuth: def("tags", nullptr); break;
+    case EntityKind::KeyAuth:
+      def("tags", nullptr);
+      break;
   }
   return out;
 }

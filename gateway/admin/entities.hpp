@@ -26,7 +26,8 @@ int findEntity(const Json& doc, EntityKind kind, const std::string& id_or_name);
 void assignIdentity(Json& entity, EntityKind kind);
 
 // "name" / "username" conflicts: the conflicting value, or empty.
-std::string uniquenessConflict(const Json& doc, EntityKind kind, const Json& entity, int ignore_index);
+std::string uniquenessConflict(const Json& doc, EntityKind kind, const Json& entity,
+                               int ignore_index);
 
 // Removes an entity and what belongs to it (a route's plugins, a consumer's plugins). A
 // service still referenced by routes is refused: returns the reason, empty on success.

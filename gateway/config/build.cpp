@@ -15,18 +15,26 @@
 namespace aigw::config {
 
 std::size_t Config::enabledPluginCount() const {
-  return static_cast<std::size_t>(
-      std::count_if(plugins.begin(), plugins.end(), [](const PluginInstance& p) { return p.enabled; }));
+  return static_cast<std::size_t>(std::count_if(plugins.begin(), plugins.end(),
+                                                [](const PluginInstance& p) { return p.enabled; }));
 }
 
 namespace {
 
 using Json = nlohmann::json;
 
-const Schema& serviceSchema() { return entitySchema(EntityKind::Service); }
-const Schema& routeSchema() { return entitySchema(EntityKind::Route); }
-const Schema& pluginSchema() { return entitySchema(EntityKind::Plugin); }
-const Schema& consumerSchema() { return entitySchema(EntityKind::Consumer); }
+const Schema& serviceSchema() {
+  return entitySchema(EntityKind::Service);
+}
+const Schema& routeSchema() {
+  return entitySchema(EntityKind::Route);
+}
+const Schema& pluginSchema() {
+  return entitySchema(EntityKind::Plugin);
+}
+const Schema& consumerSchema() {
+  return entitySchema(EntityKind::Consumer);
+}
 
 std::vector<std::string> strings(const Json& o, const char* key) {
   std::vector<std::string> out;
@@ -42,14 +50,17 @@ class Builder {
 
   void document(const Json& doc) {
     if (!doc.is_object()) {
-      errors.add("", "expected a mapping with _format_version, services, routes, plugins, consumers");
+      errors.add("",
+                 "expected a mapping with _format_version, services, routes, plugins, consumers");
       return;
     }
-    static const std::vector<std::string> known = {"_format_version", "_transform", "_konnect", "_info", "_workspace",
-                                                   "services", "routes", "plugins", "consumers"};
-    static const std::vector<std::string> kong_only = {"upstreams", "certificates", "ca_certificates", "snis",
-                                                       "vaults", "consumer_groups", "key_sets", "keys",
-                                                       "filter_chains", "custom_entities", "partials"};
+    static const std::vector<std::string> known = {"_format_version", "_transform", "_konnect",
+                                                   "_info",           "_workspace", "services",
+                                                   "routes",          "plugins",    "consumers"};
+    static const std::vector<std::string> kong_only = {
+        "upstreams",     "certificates",    "ca_certificates", "snis",
+        "vaults",        "consumer_groups", "key_sets",        "keys",
+        "filter_chains", "custom_entities", "partials"};
     for (auto it = doc.begin(); it != doc.end(); ++it) {
       if (std::find(known.begin(), known.end(), it.key()) != known.end()) continue;
       if (std::find(kong_only.begin(), kong_only.end(), it.key()) != kong_only.end()) {
@@ -61,12 +72,15 @@ class Builder {
         errors.add(it.key(), msg);
       }
     }
-    if (auto v = doc.find("_format_version"); v != doc.end() && !(v->is_string() && (*v == "3.0" || *v == "1.1" || *v == "2.1")))
+    if (auto v = doc.find("_format_version");
+        v != doc.end() && !(v->is_string() && (*v == "3.0" || *v == "1.1" || *v == "2.1")))
       errors.add("_format_version", "expected \"3.0\" (or \"1.1\"/\"2.1\")");
-    forEach(doc, "consumers", "", [&](const Json& c, const std::string& path) { consumer(c, path); });
+    forEach(doc, "consumers", "",
+            [&](const Json& c, const std::string& path) { consumer(c, path); });
     forEach(doc, "services", "", [&](const Json& s, const std::string& path) { service(s, path); });
     forEach(doc, "routes", "", [&](const Json& r, const std::string& path) { route(r, path, -1); });
-    forEach(doc, "plugins", "", [&](const Json& p, const std::string& path) { plugin(p, path, -1, -1, -1); });
+    forEach(doc, "plugins", "",
+            [&](const Json& p, const std::string& path) { plugin(p, path, -1, -1, -1); });
     resolvePendingPlugins();
   }
 
@@ -81,19 +95,24 @@ class Builder {
       for (const auto& p : cfg_->plugins) {
         if (!p.enabled || p.consumer >= 0) continue;
         int rank = -1;
-        if (p.route == static_cast<int>(r) && p.service < 0) rank = 3;
-        else if (p.route < 0 && p.service >= 0 && p.service == cfg_->routes[r].service) rank = 2;
-        else if (p.route < 0 && p.service < 0) rank = 1;
+        if (p.route == static_cast<int>(r) && p.service < 0)
+          rank = 3;
+        else if (p.route < 0 && p.service >= 0 && p.service == cfg_->routes[r].service)
+          rank = 2;
+        else if (p.route < 0 && p.service < 0)
+          rank = 1;
         if (rank < 0) continue;
         auto& slot = chosen[p.name];
         if (rank > slot.first) slot = {rank, &p};
       }
       auto& list = cfg_->route_plugins[r];
       for (auto& [name, entry] : chosen) list.push_back(entry.second);
-      std::stable_sort(list.begin(), list.end(), [](auto* a, auto* b) { return a->priority > b->priority; });
+      std::stable_sort(list.begin(), list.end(),
+                       [](auto* a, auto* b) { return a->priority > b->priority; });
     }
     for (const auto& p : cfg_->plugins)
-      if (p.enabled && p.route < 0 && p.service < 0 && p.consumer < 0) cfg_->global_plugins.push_back(&p);
+      if (p.enabled && p.route < 0 && p.service < 0 && p.consumer < 0)
+        cfg_->global_plugins.push_back(&p);
     std::stable_sort(cfg_->global_plugins.begin(), cfg_->global_plugins.end(),
                      [](auto* a, auto* b) { return a->priority > b->priority; });
   }
@@ -118,16 +137,20 @@ class Builder {
     Consumer out;
     out.username = v.value("username", "");
     out.custom_id = v.value("custom_id", "");
-    if (out.username.empty() && out.custom_id.empty()) errors.add(path, "at least one of username or custom_id is required");
-    out.id = v.value("id", stableId("consumer:" + (out.username.empty() ? out.custom_id : out.username)));
+    if (out.username.empty() && out.custom_id.empty())
+      errors.add(path, "at least one of username or custom_id is required");
+    out.id = v.value("id",
+                     stableId("consumer:" + (out.username.empty() ? out.custom_id : out.username)));
     out.tags = strings(v, "tags");
     out.entity_path = path;
     for (const auto& existing : cfg_->consumers)
       if (!out.username.empty() && existing.username == out.username)
-        errors.add(joinPath(path, "username"), "duplicate consumer username \"" + out.username + "\"");
+        errors.add(joinPath(path, "username"),
+                   "duplicate consumer username \"" + out.username + "\"");
     cfg_->consumers.push_back(std::move(out));
     const int index = static_cast<int>(cfg_->consumers.size()) - 1;
-    forEach(c, "plugins", path, [&](const Json& p, const std::string& pp) { plugin(p, pp, -1, -1, index); });
+    forEach(c, "plugins", path,
+            [&](const Json& p, const std::string& pp) { plugin(p, pp, -1, -1, index); });
   }
 
   void service(const Json& s, const std::string& path) {
@@ -163,13 +186,16 @@ class Builder {
     cfg_->services.push_back(std::move(out));
     const int index = static_cast<int>(cfg_->services.size()) - 1;
     forEach(s, "routes", path, [&](const Json& r, const std::string& rp) { route(r, rp, index); });
-    forEach(s, "plugins", path, [&](const Json& p, const std::string& pp) { plugin(p, pp, -1, index, -1); });
+    forEach(s, "plugins", path,
+            [&](const Json& p, const std::string& pp) { plugin(p, pp, -1, index, -1); });
   }
 
   int lookup(const Json& ref, const std::string& path, const char* kind) {
     std::string key;
-    if (ref.is_string()) key = ref.get<std::string>();
-    else if (ref.is_object()) key = ref.value("id", ref.value("name", ref.value("username", "")));
+    if (ref.is_string())
+      key = ref.get<std::string>();
+    else if (ref.is_object())
+      key = ref.value("id", ref.value("name", ref.value("username", "")));
     if (key.empty()) {
       errors.add(path, std::string("expected the name or id of a ") + kind);
       return -1;
@@ -209,13 +235,15 @@ class Builder {
     out.preserve_host = v.value("preserve_host", false);
     out.regex_priority = v.value("regex_priority", 0);
     out.tags = strings(v, "tags");
-    if (v.contains("expression")) errors.add(joinPath(path, "expression"), "expression routes are not supported by aigw");
+    if (v.contains("expression"))
+      errors.add(joinPath(path, "expression"), "expression routes are not supported by aigw");
     for (const auto& existing : cfg_->routes)
       if (!out.name.empty() && existing.name == out.name)
         errors.add(joinPath(path, "name"), "duplicate route name \"" + out.name + "\"");
     cfg_->routes.push_back(std::move(out));
     const int index = static_cast<int>(cfg_->routes.size()) - 1;
-    forEach(r, "plugins", path, [&](const Json& p, const std::string& pp) { plugin(p, pp, index, -1, -1); });
+    forEach(r, "plugins", path,
+            [&](const Json& p, const std::string& pp) { plugin(p, pp, index, -1, -1); });
   }
 
   void plugin(const Json& p, const std::string& path, int route, int service, int consumer) {
@@ -245,22 +273,25 @@ class Builder {
     out.service = service;
     out.consumer = consumer;
     const std::string config_path = joinPath(path, "config");
-    Json normalized = validate(v.value("config", Json::object()), spec->schema(), config_path, errors);
+    Json normalized =
+        validate(v.value("config", Json::object()), spec->schema(), config_path, errors);
     out.impl = spec->create(normalized, config_path, errors);
     // References to entities declared later in the file are resolved after the whole pass.
     pending_.push_back({cfg_->plugins.size(), v});
-    std::string scope = route >= 0 ? "route:" + cfg_->routes[route].id
-                        : service >= 0 ? "service:" + cfg_->services[service].id
+    std::string scope = route >= 0      ? "route:" + cfg_->routes[route].id
+                        : service >= 0  ? "service:" + cfg_->services[service].id
                         : consumer >= 0 ? "consumer:" + cfg_->consumers[consumer].id
                                         : std::string("global");
-    out.id = v.value("id", stableId("plugin:" + name + ":" + scope + ":" + out.instance_name + ":" + path));
+    out.id = v.value(
+        "id", stableId("plugin:" + name + ":" + scope + ":" + out.instance_name + ":" + path));
     cfg_->plugins.push_back(std::move(out));
   }
 
   void resolvePendingPlugins() {
     for (auto& [index, v] : pending_) {
       auto& p = cfg_->plugins[index];
-      if (v.contains("route") && !v["route"].is_null()) p.route = lookup(v["route"], joinPath(p.entity_path, "route"), "route");
+      if (v.contains("route") && !v["route"].is_null())
+        p.route = lookup(v["route"], joinPath(p.entity_path, "route"), "route");
       if (v.contains("service") && !v["service"].is_null())
         p.service = lookup(v["service"], joinPath(p.entity_path, "service"), "service");
       if (v.contains("consumer") && !v["consumer"].is_null())
@@ -269,9 +300,12 @@ class Builder {
     // Two instances of one plugin on the same scope would be ambiguous (Kong refuses them too).
     std::map<std::string, std::string> seen;
     for (const auto& p : cfg_->plugins) {
-      std::string key = p.name + "|" + std::to_string(p.route) + "|" + std::to_string(p.service) + "|" + std::to_string(p.consumer);
+      std::string key = p.name + "|" + std::to_string(p.route) + "|" + std::to_string(p.service) +
+                        "|" + std::to_string(p.consumer);
       auto [it, inserted] = seen.emplace(key, p.entity_path);
-      if (!inserted) errors.add(p.entity_path, "plugin \"" + p.name + "\" is already configured for this scope at " + it->second);
+      if (!inserted)
+        errors.add(p.entity_path, "plugin \"" + p.name +
+                                      "\" is already configured for this scope at " + it->second);
     }
   }
 
@@ -281,14 +315,16 @@ class Builder {
 
 }  // namespace
 
-Result<ConfigPtr, ConfigErrors> build(const Json& document, const std::function<const char*(const std::string&)>& env) {
+Result<ConfigPtr, ConfigErrors> build(const Json& document,
+                                      const std::function<const char*(const std::string&)>& env) {
   auto cfg = std::make_shared<Config>();
   Builder builder(cfg);
   // A Kubernetes AIGateway file becomes the equivalent decK document first.
   FlatDocument flat;
   if (isAIGateway(document)) {
     Json converted = fromAIGateway(document, builder.errors);
-    if (!builder.errors.empty()) return Result<ConfigPtr, ConfigErrors>::failure(std::move(builder.errors));
+    if (!builder.errors.empty())
+      return Result<ConfigPtr, ConfigErrors>::failure(std::move(builder.errors));
     flat = flatten(converted);
   } else {
     flat = flatten(document);

@@ -40,19 +40,22 @@ Json comparable(Json e) {
 }
 
 bool isSecretPath(const std::string& path) {
-  for (const char* s : {"header_value", "param_value", "secret", "password", "token", "service_account_json"})
+  for (const char* s :
+       {"header_value", "param_value", "secret", "password", "token", "service_account_json"})
     if (path.find(s) != std::string::npos) return true;
   return path == "keyauth_credentials" || path.rfind("keyauth_credentials", 0) == 0;
 }
 
 std::string show(const std::string& path, const Json& v) {
   if (v.is_null()) return "(none)";
-  if (v.is_string() && isSecretPath(path) && !hasEnvReference(v.get<std::string>())) return "\"***\"";
+  if (v.is_string() && isSecretPath(path) && !hasEnvReference(v.get<std::string>()))
+    return "\"***\"";
   if (!v.is_string() && isSecretPath(path)) return "***";
   return v.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-void fieldDiff(const Json& a, const Json& b, const std::string& path, std::vector<std::string>& out) {
+void fieldDiff(const Json& a, const Json& b, const std::string& path,
+               std::vector<std::string>& out) {
   if (a == b) return;
   if (a.is_object() && b.is_object()) {
     std::vector<std::string> keys;
@@ -74,8 +77,9 @@ std::string labelOf(const Json& e, const Kind& k, const Json& doc) {
   const std::string name = e.value(k.name_field, "");
   if (std::string(k.singular) == "plugin") {
     label += "\"" + e.value("name", "") + "\"";
-    for (const auto& [field, coll, nf] : {std::tuple{"route", "routes", "name"}, std::tuple{"service", "services", "name"},
-                                          std::tuple{"consumer", "consumers", "username"}}) {
+    for (const auto& [field, coll, nf] :
+         {std::tuple{"route", "routes", "name"}, std::tuple{"service", "services", "name"},
+          std::tuple{"consumer", "consumers", "username"}}) {
       if (!e.contains(field) || !e[field].is_object()) continue;
       const std::string id = e[field].value("id", "");
       std::string target = id;
@@ -117,7 +121,8 @@ Json selectTagged(const Json& flat, const std::string& tag) {
   return out;
 }
 
-std::vector<EntityChange> diffDocuments(const Json& current_flat, const Json& target_flat, const std::string& tag) {
+std::vector<EntityChange> diffDocuments(const Json& current_flat, const Json& target_flat,
+                                        const std::string& tag) {
   const Json cur = selectTagged(current_flat, tag), tgt = selectTagged(target_flat, tag);
   std::vector<EntityChange> changes;
   for (const auto& k : kKinds) {
@@ -137,10 +142,13 @@ std::vector<EntityChange> diffDocuments(const Json& current_flat, const Json& ta
       }
       std::vector<std::string> fields;
       fieldDiff(a, b, "", fields);
-      if (!fields.empty()) changes.push_back({EntityChange::Op::Update, k.singular, labelOf(e, k, tgt), std::move(fields)});
+      if (!fields.empty())
+        changes.push_back(
+            {EntityChange::Op::Update, k.singular, labelOf(e, k, tgt), std::move(fields)});
     }
     for (const auto& [key, e] : before)
-      if (!after.count(key)) changes.push_back({EntityChange::Op::Delete, k.singular, labelOf(e, k, cur), {}});
+      if (!after.count(key))
+        changes.push_back({EntityChange::Op::Delete, k.singular, labelOf(e, k, cur), {}});
   }
   return changes;
 }
@@ -152,7 +160,8 @@ Json mergeForSync(const Json& current_flat, const Json& target_flat, const std::
     Json kept = Json::array();
     for (const auto& e : out.value(k.collection, Json::array()))
       if (!hasTag(e, tag)) kept.push_back(e);
-    for (const auto& e : withTag(target_flat, tag).value(k.collection, Json::array())) kept.push_back(e);
+    for (const auto& e : withTag(target_flat, tag).value(k.collection, Json::array()))
+      kept.push_back(e);
     out[k.collection] = std::move(kept);
   }
   return out;
@@ -161,18 +170,24 @@ Json mergeForSync(const Json& current_flat, const Json& target_flat, const std::
 std::string formatChanges(const std::vector<EntityChange>& changes) {
   std::string out;
   for (const auto& c : changes) {
-    const char* verb = c.op == EntityChange::Op::Create ? "creating" : c.op == EntityChange::Op::Update ? "updating" : "deleting";
+    const char* verb = c.op == EntityChange::Op::Create   ? "creating"
+                       : c.op == EntityChange::Op::Update ? "updating"
+                                                          : "deleting";
     out += std::string(verb) + " " + c.label + "\n";
     for (const auto& f : c.fields) out += "  " + f + "\n";
   }
   std::size_t created = 0, updated = 0, deleted = 0;
   for (const auto& c : changes) {
-    if (c.op == EntityChange::Op::Create) ++created;
-    else if (c.op == EntityChange::Op::Update) ++updated;
-    else ++deleted;
+    if (c.op == EntityChange::Op::Create)
+      ++created;
+    else if (c.op == EntityChange::Op::Update)
+      ++updated;
+    else
+      ++deleted;
   }
-  out += "Summary:\n  Created: " + std::to_string(created) + "\n  Updated: " + std::to_string(updated) +
-         "\n  Deleted: " + std::to_string(deleted) + "\n";
+  out += "Summary:\n  Created: " + std::to_string(created) +
+         "\n  Updated: " + std::to_string(updated) + "\n  Deleted: " + std::to_string(deleted) +
+         "\n";
   return out;
 }
 

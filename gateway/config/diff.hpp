@@ -18,7 +18,8 @@ struct EntityChange {
 };
 
 // Only entities tagged with `select_tag` take part when it is not empty.
-std::vector<EntityChange> diffDocuments(const nlohmann::json& current_flat, const nlohmann::json& target_flat,
+std::vector<EntityChange> diffDocuments(const nlohmann::json& current_flat,
+                                        const nlohmann::json& target_flat,
                                         const std::string& select_tag = "");
 
 // The document to apply: `target` for everything, or with a select tag, `current` minus its

@@ -15,7 +15,8 @@ std::string Document::locate(const std::string& path) const {
   while (true) {
     auto it = marks.find(p);
     if (it != marks.end())
-      return file + ":" + std::to_string(it->second.first) + ":" + std::to_string(it->second.second);
+      return file + ":" + std::to_string(it->second.first) + ":" +
+             std::to_string(it->second.second);
     if (p.empty()) return file;
     auto cut = p.find_last_of(".[");
     p = cut == std::string::npos ? std::string() : p.substr(0, cut);
@@ -39,7 +40,8 @@ nlohmann::json plainScalar(const std::string& s) {
   errno = 0;
   bool intlike = true;
   for (std::size_t i = 0; i < s.size(); ++i)
-    if (!(std::isdigit(static_cast<unsigned char>(s[i])) || (i == 0 && (s[i] == '-' || s[i] == '+'))))
+    if (!(std::isdigit(static_cast<unsigned char>(s[i])) ||
+          (i == 0 && (s[i] == '-' || s[i] == '+'))))
       intlike = false;
   if (intlike && s != "-" && s != "+") {
     long long v = std::strtoll(b, &end, 10);
@@ -61,7 +63,8 @@ nlohmann::json toJson(const YAML::Node& node, const std::string& path, Document&
   if (mark.line >= 0) doc.marks.emplace(path, std::make_pair(mark.line + 1, mark.column + 1));
   switch (node.Type()) {
     case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined: return nullptr;
+    case YAML::NodeType::Undefined:
+      return nullptr;
     case YAML::NodeType::Scalar:
       // A quoted scalar has the non-specific tag "!"; only plain scalars get typed.
       if (node.Tag() == "!" || node.Tag() == "tag:yaml.org,2002:str") return node.Scalar();
@@ -99,13 +102,15 @@ Result<Document, ConfigError> parseDocument(const std::string& text, const std::
         Document part;
         part.file = file_name;
         doc.value.push_back(toJson(nodes[i], "", part));
-        for (auto& [k, v] : part.marks) doc.marks.emplace("#" + std::to_string(i) + (k.empty() ? "" : "." + k), v);
+        for (auto& [k, v] : part.marks)
+          doc.marks.emplace("#" + std::to_string(i) + (k.empty() ? "" : "." + k), v);
       }
     }
   } catch (const YAML::Exception& e) {
-    return Result<Document, ConfigError>::failure(
-        {"", "invalid YAML: " + e.msg,
-         file_name + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1)});
+    return Result<Document, ConfigError>::failure({"", "invalid YAML: " + e.msg,
+                                                   file_name + ":" +
+                                                       std::to_string(e.mark.line + 1) + ":" +
+                                                       std::to_string(e.mark.column + 1)});
   }
   return doc;
 }
@@ -125,10 +130,13 @@ EnvLookup processEnv() {
   return [](const std::string& name) -> const char* { return std::getenv(name.c_str()); };
 }
 
-bool hasEnvReference(const std::string& s) { return s.find("${{") != std::string::npos; }
+bool hasEnvReference(const std::string& s) {
+  return s.find("${{") != std::string::npos;
+}
 
 // Resolves every `${{ env "NAME" }}` in s; returns false (with message) on a bad reference.
-static bool substitute(const std::string& s, const EnvLookup& env, std::string& out, std::string& message) {
+static bool substitute(const std::string& s, const EnvLookup& env, std::string& out,
+                       std::string& message) {
   out.clear();
   std::size_t pos = 0;
   while (true) {
@@ -150,7 +158,8 @@ static bool substitute(const std::string& s, const EnvLookup& env, std::string& 
     };
     trim(expr);
     if (expr.rfind("env", 0) != 0) {
-      message = "unsupported reference \"${{ " + expr + " }}\" (only ${{ env \"NAME\" }} is supported)";
+      message =
+          "unsupported reference \"${{ " + expr + " }}\" (only ${{ env \"NAME\" }} is supported)";
       return false;
     }
     std::string name = expr.substr(3);

@@ -4,9 +4,9 @@
 // Thread-safety: free functions and plain values.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "config/errors.hpp"
@@ -15,8 +15,8 @@
 namespace aigw::config {
 
 struct Document {
-  std::string file;      // as given by the user, for messages
-  nlohmann::json value;  // the document, env references unresolved
+  std::string file;                                  // as given by the user, for messages
+  nlohmann::json value;                              // the document, env references unresolved
   std::map<std::string, std::pair<int, int>> marks;  // dotted path -> (line, col), 1-based
 
   // "file:line:col" for a dotted path, or the nearest enclosing path's location.

@@ -9,15 +9,21 @@ namespace {
 
 using Json = nlohmann::json;
 
-Field any(std::string name) { return Field{std::move(name), FieldType::Any}; }
-Field strf(std::string name) { return Field{std::move(name), FieldType::String}; }
+Field any(std::string name) {
+  return Field{std::move(name), FieldType::Any};
+}
+Field strf(std::string name) {
+  return Field{std::move(name), FieldType::String};
+}
 Field intf(std::string name, double min, double max) {
   Field f{std::move(name), FieldType::Integer};
   f.min = min;
   f.max = max;
   return f;
 }
-Field boolf(std::string name) { return Field{std::move(name), FieldType::Boolean}; }
+Field boolf(std::string name) {
+  return Field{std::move(name), FieldType::Boolean};
+}
 Field strlist(std::string name) {
   Field f{std::move(name), FieldType::Array};
   f.element = FieldType::String;
@@ -45,11 +51,14 @@ std::string pluginStableId(const nlohmann::json& p) {
     if (p.contains(k) && !p[k].is_null()) {
       const auto& ref = p[k];
       scope_key = std::string(k) + ":" +
-                  (ref.is_string() ? ref.get<std::string>() : ref.is_object() ? ref.value("id", ref.value("name", "")) : "");
+                  (ref.is_string()   ? ref.get<std::string>()
+                   : ref.is_object() ? ref.value("id", ref.value("name", ""))
+                                     : "");
       break;
     }
   }
-  return stableId("plugin:" + p.value("name", "") + ":" + scope_key + ":" + p.value("instance_name", ""));
+  return stableId("plugin:" + p.value("name", "") + ":" + scope_key + ":" +
+                  p.value("instance_name", ""));
 }
 
 const EntityInfo& entityInfo(EntityKind kind) {
@@ -65,32 +74,71 @@ const EntityInfo& entityInfo(EntityKind kind) {
 
 // Kong's entity fields; the ones aigw gives no meaning to are accepted and ignored.
 const Schema& entitySchema(EntityKind kind) {
-  static const Schema service{{strf("id"), strf("name"), strf("url"), strf("protocol"), strf("host"),
-                               intf("port", 0, 65535), strf("path"), intf("retries", 0, 32767),
-                               intf("connect_timeout", 1, 2147483646), intf("write_timeout", 1, 2147483646),
-                               intf("read_timeout", 1, 2147483646), strlist("tags"), any("client_certificate"),
-                               boolf("tls_verify"), intf("tls_verify_depth", 0, 64), any("ca_certificates"),
-                               boolf("enabled"), any("routes"), any("plugins"), any("created_at"), any("updated_at")}};
-  static const Schema route{{strf("id"), strf("name"), strlist("protocols"), strlist("methods"), strlist("hosts"),
-                             strlist("paths"), any("headers"), intf("https_redirect_status_code", 0, 999),
-                             intf("regex_priority", -2147483647, 2147483647), boolf("strip_path"),
-                             strf("path_handling"), boolf("preserve_host"), boolf("request_buffering"),
-                             boolf("response_buffering"), strlist("snis"), any("sources"), any("destinations"),
-                             strlist("tags"), any("service"), any("plugins"), any("created_at"), any("updated_at"),
-                             strf("expression"), any("priority")}};
-  static const Schema plugin{{strf("id"), strf("name"), any("config"), boolf("enabled"), strlist("protocols"),
-                              strlist("tags"), any("route"), any("service"), any("consumer"), any("consumer_group"),
-                              strf("instance_name"), any("ordering"), any("created_at"), any("updated_at")}};
-  static const Schema consumer{{strf("id"), strf("username"), strf("custom_id"), strlist("tags"), any("plugins"),
-                                any("keyauth_credentials"), any("created_at"), any("updated_at"), any("groups")}};
-  static const Schema keyauth{{strf("id"), strf("key"), strlist("tags"), intf("ttl", 0, 100000000), any("consumer"),
-                               any("created_at")}};
+  static const Schema service{{strf("id"),
+                               strf("name"),
+                               strf("url"),
+                               strf("protocol"),
+                               strf("host"),
+                               intf("port", 0, 65535),
+                               strf("path"),
+                               intf("retries", 0, 32767),
+                               intf("connect_timeout", 1, 2147483646),
+                               intf("write_timeout", 1, 2147483646),
+                               intf("read_timeout", 1, 2147483646),
+                               strlist("tags"),
+                               any("client_certificate"),
+                               boolf("tls_verify"),
+                               intf("tls_verify_depth", 0, 64),
+                               any("ca_certificates"),
+                               boolf("enabled"),
+                               any("routes"),
+                               any("plugins"),
+                               any("created_at"),
+                               any("updated_at")}};
+  static const Schema route{{strf("id"),
+                             strf("name"),
+                             strlist("protocols"),
+                             strlist("methods"),
+                             strlist("hosts"),
+                             strlist("paths"),
+                             any("headers"),
+                             intf("https_redirect_status_code", 0, 999),
+                             intf("regex_priority", -2147483647, 2147483647),
+                             boolf("strip_path"),
+                             strf("path_handling"),
+                             boolf("preserve_host"),
+                             boolf("request_buffering"),
+                             boolf("response_buffering"),
+                             strlist("snis"),
+                             any("sources"),
+                             any("destinations"),
+                             strlist("tags"),
+                             any("service"),
+                             any("plugins"),
+                             any("created_at"),
+                             any("updated_at"),
+                             strf("expression"),
+                             any("priority")}};
+  static const Schema plugin{{strf("id"), strf("name"), any("config"), boolf("enabled"),
+                              strlist("protocols"), strlist("tags"), any("route"), any("service"),
+                              any("consumer"), any("consumer_group"), strf("instance_name"),
+                              any("ordering"), any("created_at"), any("updated_at")}};
+  static const Schema consumer{{strf("id"), strf("username"), strf("custom_id"), strlist("tags"),
+                                any("plugins"), any("keyauth_credentials"), any("created_at"),
+                                any("updated_at"), any("groups")}};
+  static const Schema keyauth{{strf("id"), strf("key"), strlist("tags"), intf("ttl", 0, 100000000),
+                               any("consumer"), any("created_at")}};
   switch (kind) {
-    case EntityKind::Service: return service;
-    case EntityKind::Route: return route;
-    case EntityKind::Plugin: return plugin;
-    case EntityKind::Consumer: return consumer;
-    case EntityKind::KeyAuth: return keyauth;
+    case EntityKind::Service:
+      return service;
+    case EntityKind::Route:
+      return route;
+    case EntityKind::Plugin:
+      return plugin;
+    case EntityKind::Consumer:
+      return consumer;
+    case EntityKind::KeyAuth:
+      return keyauth;
   }
   return service;
 }
@@ -139,7 +187,8 @@ class Flattener {
       return;
     }
     for (auto it = doc.begin(); it != doc.end(); ++it)
-      if (it.key() != "services" && it.key() != "routes" && it.key() != "plugins" && it.key() != "consumers")
+      if (it.key() != "services" && it.key() != "routes" && it.key() != "plugins" &&
+          it.key() != "consumers")
         out.doc[it.key()] = it.value();
     for (const char* c : {"services", "routes", "plugins", "consumers"}) out.doc[c] = Json::array();
     each(doc, "consumers", "", [&](const Json& c, const std::string& p) { consumer(c, p); });
@@ -195,7 +244,9 @@ class Flattener {
     }
     const Json ref = {{"id", e.is_object() ? e["id"] : Json()}};
     add("consumers", std::move(e), path);
-    each(c, "plugins", path, [&](const Json& p, const std::string& pp) { plugin(p, pp, Json{{"consumer", ref}}); });
+    each(c, "plugins", path, [&](const Json& p, const std::string& pp) {
+      plugin(p, pp, Json{{"consumer", ref}});
+    });
   }
 
   void service(const Json& s, const std::string& path) {
@@ -203,24 +254,32 @@ class Flattener {
     if (e.is_object()) {
       e.erase("routes");
       e.erase("plugins");
-      e["id"] = idOf(s, "service:" + (s.contains("name") && s["name"].is_string() ? s["name"].get<std::string>() : path));
+      e["id"] = idOf(s, "service:" + (s.contains("name") && s["name"].is_string()
+                                          ? s["name"].get<std::string>()
+                                          : path));
     }
     const Json ref = {{"id", e.is_object() ? e["id"] : Json()}};
     add("services", std::move(e), path);
     each(s, "routes", path, [&](const Json& r, const std::string& rp) { route(r, rp, ref); });
-    each(s, "plugins", path, [&](const Json& p, const std::string& pp) { plugin(p, pp, Json{{"service", ref}}); });
+    each(s, "plugins", path, [&](const Json& p, const std::string& pp) {
+      plugin(p, pp, Json{{"service", ref}});
+    });
   }
 
   void route(const Json& r, const std::string& path, const Json& service_ref) {
     Json e = r;
     if (e.is_object()) {
       e.erase("plugins");
-      e["id"] = idOf(r, "route:" + (r.contains("name") && r["name"].is_string() ? r["name"].get<std::string>() : path));
+      e["id"] = idOf(
+          r, "route:" + (r.contains("name") && r["name"].is_string() ? r["name"].get<std::string>()
+                                                                     : path));
       if (!service_ref.is_null()) e["service"] = service_ref;
     }
     const Json ref = {{"id", e.is_object() ? e["id"] : Json()}};
     add("routes", std::move(e), path);
-    each(r, "plugins", path, [&](const Json& p, const std::string& pp) { plugin(p, pp, Json{{"route", ref}}); });
+    each(r, "plugins", path, [&](const Json& p, const std::string& pp) {
+      plugin(p, pp, Json{{"route", ref}});
+    });
   }
 
   void plugin(const Json& p, const std::string& path, const Json& scope) {
@@ -233,7 +292,9 @@ class Flattener {
   void resolve(Json& entity, const char* field, const char* collection, const char* name_field) {
     if (!entity.is_object() || !entity.contains(field)) return;
     Json& ref = entity[field];
-    std::string key = ref.is_string() ? ref.get<std::string>() : ref.is_object() ? ref.value("name", ref.value("id", "")) : "";
+    std::string key = ref.is_string()   ? ref.get<std::string>()
+                      : ref.is_object() ? ref.value("name", ref.value("id", ""))
+                                        : "";
     if (key.empty()) return;
     for (const auto& target : out.doc[collection]) {
       if (!target.is_object()) continue;
@@ -257,11 +318,14 @@ Json nest(const Json& flat) {
   Json out = Json::object();
   out["_format_version"] = flat.value("_format_version", "3.0");
   for (auto it = flat.begin(); it != flat.end(); ++it)
-    if (it.key() == "_info" || it.key() == "_konnect" || it.key() == "_transform") out[it.key()] = it.value();
+    if (it.key() == "_info" || it.key() == "_konnect" || it.key() == "_transform")
+      out[it.key()] = it.value();
   auto strip = [](Json e, const char* name_field) {
     e.erase("created_at");
     e.erase("updated_at");
-    if (e.contains(name_field) && e[name_field].is_string() && !e[name_field].get<std::string>().empty()) e.erase("id");
+    if (e.contains(name_field) && e[name_field].is_string() &&
+        !e[name_field].get<std::string>().empty())
+      e.erase("id");
     return e;
   };
   auto refId = [](const Json& e, const char* field) -> std::string {
@@ -294,7 +358,8 @@ Json nest(const Json& flat) {
       if (refId(r, "service") != sid) continue;
       Json re = strip(r, "name");
       re.erase("service");
-      if (auto rp = pluginsFor("route", r.value("id", "")); !rp.empty()) re["plugins"] = std::move(rp);
+      if (auto rp = pluginsFor("route", r.value("id", "")); !rp.empty())
+        re["plugins"] = std::move(rp);
       routes.push_back(std::move(re));
       nested_routes.push_back(r.value("id", ""));
     }
@@ -305,16 +370,20 @@ Json nest(const Json& flat) {
   if (!services.empty()) out["services"] = std::move(services);
   Json routes = Json::array();
   for (const auto& r : flat.value("routes", empty)) {
-    if (std::find(nested_routes.begin(), nested_routes.end(), r.value("id", "")) != nested_routes.end()) continue;
+    if (std::find(nested_routes.begin(), nested_routes.end(), r.value("id", "")) !=
+        nested_routes.end())
+      continue;
     Json re = strip(r, "name");
-    if (auto rp = pluginsFor("route", r.value("id", "")); !rp.empty()) re["plugins"] = std::move(rp);
+    if (auto rp = pluginsFor("route", r.value("id", "")); !rp.empty())
+      re["plugins"] = std::move(rp);
     routes.push_back(std::move(re));
   }
   if (!routes.empty()) out["routes"] = std::move(routes);
   Json consumers = Json::array();
   for (const auto& c : flat.value("consumers", empty)) {
     Json ce = strip(c, "username");
-    if (auto cp = pluginsFor("consumer", c.value("id", "")); !cp.empty()) ce["plugins"] = std::move(cp);
+    if (auto cp = pluginsFor("consumer", c.value("id", "")); !cp.empty())
+      ce["plugins"] = std::move(cp);
     consumers.push_back(std::move(ce));
   }
   if (!consumers.empty()) out["consumers"] = std::move(consumers);

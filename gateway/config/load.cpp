@@ -20,7 +20,9 @@ Result<ConfigPtr, std::string> fromDocument(const Result<Document, ConfigError>&
 
 }  // namespace
 
-Result<ConfigPtr, std::string> loadFile(const std::string& path) { return fromDocument(loadDocumentFile(path)); }
+Result<ConfigPtr, std::string> loadFile(const std::string& path) {
+  return fromDocument(loadDocumentFile(path));
+}
 
 Result<ConfigPtr, std::string> loadText(const std::string& text, const std::string& name) {
   return fromDocument(parseDocument(text, name));

@@ -5,9 +5,9 @@
 // Thread-safety: a Config is never modified after build(); share it freely across threads.
 #pragma once
 
-#include <nlohmann/json_fwd.hpp>
 #include <functional>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 

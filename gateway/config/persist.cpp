@@ -24,7 +24,8 @@ Status makeDirs(const std::string& dir) {
   for (std::size_t i = 0; i <= dir.size(); ++i) {
     if (i == dir.size() || (dir[i] == '/' && i > 0)) {
       partial = dir.substr(0, i);
-      if (mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST) return fail("cannot create directory", partial);
+      if (mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST)
+        return fail("cannot create directory", partial);
     }
   }
   return {};

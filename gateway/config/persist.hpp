@@ -19,7 +19,8 @@ Status atomicWriteFile(const std::string& path, const std::string& content, unsi
 
 class ConfigManager {
  public:
-  ConfigManager(ConfigStore& store, std::string data_dir) : store_(store), data_dir_(std::move(data_dir)) {}
+  ConfigManager(ConfigStore& store, std::string data_dir)
+      : store_(store), data_dir_(std::move(data_dir)) {}
 
   // Builds `document` (nested or flat), persists it, publishes it. On failure nothing changes.
   Result<ConfigPtr, ConfigErrors> apply(const nlohmann::json& document);
@@ -44,7 +45,8 @@ template <typename Edit>
 Result<ConfigPtr, ConfigErrors> ConfigManager::update(Edit&& edit) {
   std::lock_guard lock(write_mu_);
   nlohmann::json doc = *store_.current()->source;
-  if (auto problem = edit(doc); !problem.empty()) return Result<ConfigPtr, ConfigErrors>::failure(std::move(problem));
+  if (auto problem = edit(doc); !problem.empty())
+    return Result<ConfigPtr, ConfigErrors>::failure(std::move(problem));
   return applyLocked(doc);
 }
 

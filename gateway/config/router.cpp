@@ -17,8 +17,10 @@ std::string toEcmaScript(const std::string& pcre) {
       out += pcre[++i];
       continue;
     }
-    if (c == '[') in_class = true;
-    else if (c == ']') in_class = false;
+    if (c == '[')
+      in_class = true;
+    else if (c == ']')
+      in_class = false;
     if (!in_class && c == '(' && pcre.compare(i, 3, "(?<") == 0 && i + 3 < pcre.size() &&
         pcre[i + 3] != '=' && pcre[i + 3] != '!') {
       auto close = pcre.find('>', i + 3);
@@ -58,36 +60,44 @@ Router::Router(const std::vector<Route>& routes, ConfigErrors& errors) {
       if (!path.empty() && path[0] == '~') {
         Candidate c{static_cast<int>(r), true, route.regex_priority, "", {}, order++};
         try {
-          c.regex = std::regex(toEcmaScript(path.substr(1)), std::regex::ECMAScript | std::regex::optimize);
+          c.regex = std::regex(toEcmaScript(path.substr(1)),
+                               std::regex::ECMAScript | std::regex::optimize);
         } catch (const std::regex_error& e) {
-          errors.add(indexPath(route.entity_path + ".paths", p), "invalid regex \"" + path.substr(1) + "\": " + e.what());
+          errors.add(indexPath(route.entity_path + ".paths", p),
+                     "invalid regex \"" + path.substr(1) + "\": " + e.what());
           continue;
         }
         candidates_.push_back(std::move(c));
       } else {
         if (path.empty() || path[0] != '/')
-          errors.add(indexPath(route.entity_path + ".paths", p), "must start with \"/\" (or \"~\" for a regex)");
+          errors.add(indexPath(route.entity_path + ".paths", p),
+                     "must start with \"/\" (or \"~\" for a regex)");
         candidates_.push_back({static_cast<int>(r), false, 0, path, {}, order++});
       }
     }
   }
-  std::stable_sort(candidates_.begin(), candidates_.end(), [](const Candidate& a, const Candidate& b) {
-    if (a.is_regex != b.is_regex) return a.is_regex;
-    if (a.is_regex) return a.regex_priority > b.regex_priority;
-    return a.prefix.size() > b.prefix.size();
-  });
+  std::stable_sort(candidates_.begin(), candidates_.end(),
+                   [](const Candidate& a, const Candidate& b) {
+                     if (a.is_regex != b.is_regex) return a.is_regex;
+                     if (a.is_regex) return a.regex_priority > b.regex_priority;
+                     return a.prefix.size() > b.prefix.size();
+                   });
 }
 
 bool Router::accepts(const RouteFilter& f, std::string_view method, std::string_view host) const {
-  if (!f.methods.empty() && std::find(f.methods.begin(), f.methods.end(), method) == f.methods.end()) return false;
+  if (!f.methods.empty() &&
+      std::find(f.methods.begin(), f.methods.end(), method) == f.methods.end())
+    return false;
   if (f.hosts.empty()) return true;
   std::string h = lower(std::string(host));
   const auto colon = h.rfind(':');
   const auto bracket = h.rfind(']');
-  if (colon != std::string::npos && (bracket == std::string::npos || colon > bracket)) h.resize(colon);
+  if (colon != std::string::npos && (bracket == std::string::npos || colon > bracket))
+    h.resize(colon);
   for (const auto& pattern : f.hosts) {
     if (pattern == h) return true;
-    if (pattern.size() > 2 && pattern[0] == '*' && pattern[1] == '.' && h.size() > pattern.size() - 1 &&
+    if (pattern.size() > 2 && pattern[0] == '*' && pattern[1] == '.' &&
+        h.size() > pattern.size() - 1 &&
         h.compare(h.size() - (pattern.size() - 1), pattern.size() - 1, pattern, 1) == 0)
       return true;
     if (pattern.size() > 2 && pattern.back() == '*' && pattern[pattern.size() - 2] == '.' &&
@@ -101,7 +111,8 @@ int Router::match(std::string_view method, std::string_view host, std::string_vi
   for (const auto& c : candidates_) {
     if (c.is_regex) {
       std::match_results<std::string_view::const_iterator> m;
-      if (!std::regex_search(path.begin(), path.end(), m, c.regex, std::regex_constants::match_continuous))
+      if (!std::regex_search(path.begin(), path.end(), m, c.regex,
+                             std::regex_constants::match_continuous))
         continue;
     } else if (path.compare(0, c.prefix.size(), c.prefix) != 0) {
       continue;

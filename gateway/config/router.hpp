@@ -30,7 +30,7 @@ class Router {
     int regex_priority;
     std::string prefix;  // plain prefix ("" when the route has no paths = match all)
     std::regex regex;
-    std::size_t order;   // declaration order, for stable ties
+    std::size_t order;  // declaration order, for stable ties
   };
   struct RouteFilter {
     std::vector<std::string> methods;  // upper-case; empty = any

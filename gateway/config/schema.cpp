@@ -26,7 +26,8 @@ static std::size_t editDistance(const std::string& a, const std::string& b) {
   for (std::size_t i = 1; i <= a.size(); ++i) {
     cur[0] = i;
     for (std::size_t j = 1; j <= b.size(); ++j) {
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      cur[j] =
+          std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
     }
     std::swap(prev, cur);
   }
@@ -45,14 +46,22 @@ std::string closestMatch(const std::string& word, const std::vector<std::string>
 
 static const char* typeName(FieldType t) {
   switch (t) {
-    case FieldType::String: return "a string";
-    case FieldType::Integer: return "an integer";
-    case FieldType::Number: return "a number";
-    case FieldType::Boolean: return "a boolean";
-    case FieldType::Record: return "a record (object)";
-    case FieldType::Array: return "an array";
-    case FieldType::Map: return "a map (object)";
-    case FieldType::Any: return "a value";
+    case FieldType::String:
+      return "a string";
+    case FieldType::Integer:
+      return "an integer";
+    case FieldType::Number:
+      return "a number";
+    case FieldType::Boolean:
+      return "a boolean";
+    case FieldType::Record:
+      return "a record (object)";
+    case FieldType::Array:
+      return "an array";
+    case FieldType::Map:
+      return "a map (object)";
+    case FieldType::Any:
+      return "a value";
   }
   return "a value";
 }
@@ -62,15 +71,22 @@ static nlohmann::json validateValue(const nlohmann::json& v, FieldType type, con
 
 static bool typeMatches(const nlohmann::json& v, FieldType type) {
   switch (type) {
-    case FieldType::String: return v.is_string();
+    case FieldType::String:
+      return v.is_string();
     case FieldType::Integer:
-      return v.is_number_integer() || (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>());
-    case FieldType::Number: return v.is_number();
-    case FieldType::Boolean: return v.is_boolean();
+      return v.is_number_integer() ||
+             (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>());
+    case FieldType::Number:
+      return v.is_number();
+    case FieldType::Boolean:
+      return v.is_boolean();
     case FieldType::Record:
-    case FieldType::Map: return v.is_object();
-    case FieldType::Array: return v.is_array();
-    case FieldType::Any: return true;
+    case FieldType::Map:
+      return v.is_object();
+    case FieldType::Array:
+      return v.is_array();
+    case FieldType::Any:
+      return true;
   }
   return false;
 }
@@ -133,7 +149,8 @@ static nlohmann::json validateValue(const nlohmann::json& v, FieldType type, con
       return out;
     }
     case FieldType::Boolean:
-    case FieldType::Any: return v;
+    case FieldType::Any:
+      return v;
   }
   return v;
 }
@@ -168,7 +185,8 @@ nlohmann::json validate(const nlohmann::json& value, const Schema& schema, const
         ConfigErrors ignored;
         auto nested = validate(nlohmann::json::object(), *f.record, field_path, ignored);
         bool has_required = false;
-        for (const auto& nf : f.record->fields) has_required |= nf.required && nf.default_value.is_null();
+        for (const auto& nf : f.record->fields)
+          has_required |= nf.required && nf.default_value.is_null();
         if (!has_required) out[f.name] = nested;
       }
       continue;

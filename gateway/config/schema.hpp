@@ -5,8 +5,8 @@
 // Thread-safety: Schema objects are immutable after construction and shared freely.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,13 +25,13 @@ struct Field {
   std::string name;
   FieldType type = FieldType::String;
   bool required = false;
-  nlohmann::json default_value;               // null: no default
-  std::vector<std::string> one_of;            // allowed strings
-  std::optional<double> min, max;             // numeric range (inclusive)
-  std::shared_ptr<const Schema> record;       // for Record, and Array/Map of records
-  FieldType element = FieldType::String;      // for Array and Map
-  bool secret = false;                        // masked in diffs and errors
-  std::string noun;                           // "provider" -> 'unknown provider "x"'
+  nlohmann::json default_value;           // null: no default
+  std::vector<std::string> one_of;        // allowed strings
+  std::optional<double> min, max;         // numeric range (inclusive)
+  std::shared_ptr<const Schema> record;   // for Record, and Array/Map of records
+  FieldType element = FieldType::String;  // for Array and Map
+  bool secret = false;                    // masked in diffs and errors
+  std::string noun;                       // "provider" -> 'unknown provider "x"'
 };
 
 struct Schema {

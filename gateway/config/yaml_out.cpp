@@ -39,13 +39,21 @@ void emit(YAML::Emitter& out, const nlohmann::json& v) {
       break;
     case nlohmann::json::value_t::string: {
       const auto& s = v.get_ref<const std::string&>();
-      if (s.empty() || ambiguous(s)) out << YAML::DoubleQuoted << s;
-      else out << s;
+      if (s.empty() || ambiguous(s))
+        out << YAML::DoubleQuoted << s;
+      else
+        out << s;
       break;
     }
-    case nlohmann::json::value_t::boolean: out << (v.get<bool>() ? "true" : "false"); break;
-    case nlohmann::json::value_t::null: out << YAML::Null; break;
-    default: out << v.dump(); break;
+    case nlohmann::json::value_t::boolean:
+      out << (v.get<bool>() ? "true" : "false");
+      break;
+    case nlohmann::json::value_t::null:
+      out << YAML::Null;
+      break;
+    default:
+      out << v.dump();
+      break;
   }
 }
 

@@ -9,7 +9,7 @@ std::string ApiError::toJson() const {
   err["param"] = param.empty() ? nlohmann::json(nullptr) : nlohmann::json(param);
   err["code"] = code.empty() ? nlohmann::json(nullptr) : nlohmann::json(code);
   return nlohmann::json{{"error", std::move(err)}}.dump(-1, ' ', false,
-                                                       nlohmann::json::error_handler_t::replace);
+                                                        nlohmann::json::error_handler_t::replace);
 }
 
 ApiError ApiError::badRequest(std::string message, std::string param) {

@@ -9,7 +9,8 @@
 
 namespace aigw::observability {
 
-std::unique_ptr<AccessLog> AccessLog::open(const std::string& path, std::string& error, std::size_t capacity) {
+std::unique_ptr<AccessLog> AccessLog::open(const std::string& path, std::string& error,
+                                           std::size_t capacity) {
   std::size_t cap = 1;
   while (cap < capacity) cap <<= 1;
   if (path == "-") return std::unique_ptr<AccessLog>(new AccessLog(stdout, false, cap));

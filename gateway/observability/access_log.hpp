@@ -19,7 +19,8 @@ namespace aigw::observability {
 class AccessLog {
  public:
   // path "-" = stdout; otherwise appended to the file (created 0600).
-  static std::unique_ptr<AccessLog> open(const std::string& path, std::string& error, std::size_t capacity = 8192);
+  static std::unique_ptr<AccessLog> open(const std::string& path, std::string& error,
+                                         std::size_t capacity = 8192);
   ~AccessLog();
 
   // Queues one line (without newline). Never blocks.

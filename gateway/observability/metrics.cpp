@@ -26,8 +26,8 @@ std::string esc(const std::string& v) {
 
 }  // namespace
 
-Metrics::Series& Metrics::series(const std::string& route, const std::string& provider, const std::string& model,
-                                 int status) {
+Metrics::Series& Metrics::series(const std::string& route, const std::string& provider,
+                                 const std::string& model, int status) {
   std::string key = route;
   key += '\x1f';
   key += provider;
@@ -49,24 +49,32 @@ Metrics::Series& Metrics::series(const std::string& route, const std::string& pr
 }
 
 void Metrics::record(const proxy::RequestContext& ctx) {
-  const std::string route = ctx.route >= 0 ? ctx.config->routes[static_cast<std::size_t>(ctx.route)].name : "";
+  const std::string route =
+      ctx.route >= 0 ? ctx.config->routes[static_cast<std::size_t>(ctx.route)].name : "";
   const std::string provider = ctx.ai ? ctx.ai->provider_name : "";
   const std::string model = ctx.ai ? ctx.ai->call.model : "";
   Series& s = series(route, provider, model, ctx.status);
   s.requests.fetch_add(1, std::memory_order_relaxed);
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - ctx.started).count();
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - ctx.started)
+          .count();
   std::size_t bucket = 0;
   while (bucket < kLatencyBucketsMs.size() && ms > kLatencyBucketsMs[bucket]) ++bucket;
   s.latency[bucket].fetch_add(1, std::memory_order_relaxed);
   s.latency_sum_us.fetch_add(static_cast<std::uint64_t>(ms * 1000), std::memory_order_relaxed);
-  if (ctx.usage.prompt_tokens > 0) s.prompt_tokens.fetch_add(static_cast<std::uint64_t>(ctx.usage.prompt_tokens), std::memory_order_relaxed);
+  if (ctx.usage.prompt_tokens > 0)
+    s.prompt_tokens.fetch_add(static_cast<std::uint64_t>(ctx.usage.prompt_tokens),
+                              std::memory_order_relaxed);
   if (ctx.usage.completion_tokens > 0)
-    s.completion_tokens.fetch_add(static_cast<std::uint64_t>(ctx.usage.completion_tokens), std::memory_order_relaxed);
+    s.completion_tokens.fetch_add(static_cast<std::uint64_t>(ctx.usage.completion_tokens),
+                                  std::memory_order_relaxed);
   if (ctx.ai && ctx.usage.known()) {
     const auto& o = ctx.ai->target->options;
     const double cost = (std::max(0LL, ctx.usage.prompt_tokens) * o.input_cost.value_or(0) +
-                         std::max(0LL, ctx.usage.completion_tokens) * o.output_cost.value_or(0)) / 1e6;
-    if (cost > 0) s.cost_micros.fetch_add(static_cast<std::uint64_t>(cost * 1e6), std::memory_order_relaxed);
+                         std::max(0LL, ctx.usage.completion_tokens) * o.output_cost.value_or(0)) /
+                        1e6;
+    if (cost > 0)
+      s.cost_micros.fetch_add(static_cast<std::uint64_t>(cost * 1e6), std::memory_order_relaxed);
   }
 }
 
@@ -77,28 +85,40 @@ std::string Metrics::render(std::uint64_t access_log_dropped) const {
     for (const auto& [k, s] : shard.series) all.push_back(s.get());
   }
   std::sort(all.begin(), all.end(), [](const Series* a, const Series* b) {
-    return std::tie(a->route, a->provider, a->model, a->status) < std::tie(b->route, b->provider, b->model, b->status);
+    return std::tie(a->route, a->provider, a->model, a->status) <
+           std::tie(b->route, b->provider, b->model, b->status);
   });
   std::string out;
   auto labels = [](const Series& s) {
-    return "route=\"" + esc(s.route) + "\",ai_provider=\"" + esc(s.provider) + "\",ai_model=\"" + esc(s.model) + "\"";
+    return "route=\"" + esc(s.route) + "\",ai_provider=\"" + esc(s.provider) + "\",ai_model=\"" +
+           esc(s.model) + "\"";
   };
-  out += "# HELP aigw_http_requests_total Requests answered by the proxy.\n# TYPE aigw_http_requests_total counter\n";
+  out +=
+      "# HELP aigw_http_requests_total Requests answered by the proxy.\n# TYPE "
+      "aigw_http_requests_total counter\n";
   for (const auto* s : all)
-    out += "aigw_http_requests_total{" + labels(*s) + ",code=\"" + std::to_string(s->status) + "\"} " +
-           std::to_string(s->requests.load()) + "\n";
-  out += "# HELP aigw_ai_llm_tokens_total Tokens reported by providers.\n# TYPE aigw_ai_llm_tokens_total counter\n";
+    out += "aigw_http_requests_total{" + labels(*s) + ",code=\"" + std::to_string(s->status) +
+           "\"} " + std::to_string(s->requests.load()) + "\n";
+  out +=
+      "# HELP aigw_ai_llm_tokens_total Tokens reported by providers.\n# TYPE "
+      "aigw_ai_llm_tokens_total counter\n";
   for (const auto* s : all) {
     if (s->provider.empty()) continue;
-    out += "aigw_ai_llm_tokens_total{" + labels(*s) + ",token_type=\"prompt_tokens\"} " + std::to_string(s->prompt_tokens.load()) + "\n";
+    out += "aigw_ai_llm_tokens_total{" + labels(*s) + ",token_type=\"prompt_tokens\"} " +
+           std::to_string(s->prompt_tokens.load()) + "\n";
     out += "aigw_ai_llm_tokens_total{" + labels(*s) + ",token_type=\"completion_tokens\"} " +
            std::to_string(s->completion_tokens.load()) + "\n";
   }
-  out += "# HELP aigw_ai_llm_cost_total Cost from input_cost/output_cost (per 1M tokens).\n# TYPE aigw_ai_llm_cost_total counter\n";
+  out +=
+      "# HELP aigw_ai_llm_cost_total Cost from input_cost/output_cost (per 1M tokens).\n# TYPE "
+      "aigw_ai_llm_cost_total counter\n";
   for (const auto* s : all)
     if (s->cost_micros.load() > 0)
-      out += "aigw_ai_llm_cost_total{" + labels(*s) + "} " + std::to_string(s->cost_micros.load() / 1e6) + "\n";
-  out += "# HELP aigw_request_latency_ms Time from request to the end of the answer.\n# TYPE aigw_request_latency_ms histogram\n";
+      out += "aigw_ai_llm_cost_total{" + labels(*s) + "} " +
+             std::to_string(s->cost_micros.load() / 1e6) + "\n";
+  out +=
+      "# HELP aigw_request_latency_ms Time from request to the end of the answer.\n# TYPE "
+      "aigw_request_latency_ms histogram\n";
   for (const auto* s : all) {
     std::uint64_t cumulative = 0;
     const std::string l = labels(*s) + ",code=\"" + std::to_string(s->status) + "\"";
@@ -107,16 +127,21 @@ std::string Metrics::render(std::uint64_t access_log_dropped) const {
       std::string le = std::to_string(kLatencyBucketsMs[i]);
       le.erase(le.find_last_not_of('0') + 1);
       if (le.back() == '.') le.pop_back();
-      out += "aigw_request_latency_ms_bucket{" + l + ",le=\"" + le + "\"} " + std::to_string(cumulative) + "\n";
+      out += "aigw_request_latency_ms_bucket{" + l + ",le=\"" + le + "\"} " +
+             std::to_string(cumulative) + "\n";
     }
     cumulative += s->latency[kLatencyBucketsMs.size()].load();
-    out += "aigw_request_latency_ms_bucket{" + l + ",le=\"+Inf\"} " + std::to_string(cumulative) + "\n";
-    out += "aigw_request_latency_ms_sum{" + l + "} " + std::to_string(s->latency_sum_us.load() / 1000.0) + "\n";
+    out += "aigw_request_latency_ms_bucket{" + l + ",le=\"+Inf\"} " + std::to_string(cumulative) +
+           "\n";
+    out += "aigw_request_latency_ms_sum{" + l + "} " +
+           std::to_string(s->latency_sum_us.load() / 1000.0) + "\n";
     out += "aigw_request_latency_ms_count{" + l + "} " + std::to_string(cumulative) + "\n";
   }
-  out += "# HELP aigw_access_log_dropped_total Access-log lines dropped because the writer fell behind.\n"
-         "# TYPE aigw_access_log_dropped_total counter\naigw_access_log_dropped_total " +
-         std::to_string(access_log_dropped) + "\n";
+  out +=
+      "# HELP aigw_access_log_dropped_total Access-log lines dropped because the writer fell "
+      "behind.\n"
+      "# TYPE aigw_access_log_dropped_total counter\naigw_access_log_dropped_total " +
+      std::to_string(access_log_dropped) + "\n";
   return out;
 }
 

@@ -19,7 +19,8 @@ namespace aigw::observability {
 
 class Metrics {
  public:
-  static constexpr std::array<double, 12> kLatencyBucketsMs = {5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000};
+  static constexpr std::array<double, 12> kLatencyBucketsMs = {5,   10,   25,   50,   100,   250,
+                                                               500, 1000, 2500, 5000, 10000, 30000};
 
   void record(const proxy::RequestContext& ctx);
   // Prometheus text exposition format (version 0.0.4).
@@ -39,7 +40,8 @@ class Metrics {
     mutable std::mutex mu;
     std::unordered_map<std::string, std::unique_ptr<Series>> series;
   };
-  Series& series(const std::string& route, const std::string& provider, const std::string& model, int status);
+  Series& series(const std::string& route, const std::string& provider, const std::string& model,
+                 int status);
   std::array<Shard, 16> shards_;
 };
 

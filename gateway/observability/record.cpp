@@ -13,7 +13,8 @@ namespace {
 std::string isoNow() {
   const auto now = std::chrono::system_clock::now();
   const std::time_t t = std::chrono::system_clock::to_time_t(now);
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[32];
@@ -27,7 +28,8 @@ std::string isoNow() {
 
 std::string accessRecord(const proxy::RequestContext& ctx) {
   const double latency_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - ctx.started).count();
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - ctx.started)
+          .count();
   nlohmann::json r = {{"time", isoNow()},
                       {"method", ctx.request.method},
                       {"path", ctx.request.path},
@@ -39,7 +41,8 @@ std::string accessRecord(const proxy::RequestContext& ctx) {
     r["provider"] = ctx.ai->provider_name;
     r["model"] = ctx.ai->call.model;
     r["stream"] = ctx.ai->call.stream;
-    if (ctx.first_byte_ms >= 0) r["ttfb_ms"] = static_cast<long long>(ctx.first_byte_ms * 1000) / 1000.0;
+    if (ctx.first_byte_ms >= 0)
+      r["ttfb_ms"] = static_cast<long long>(ctx.first_byte_ms * 1000) / 1000.0;
     if (ctx.usage.known()) {
       r["usage"] = {{"prompt_tokens", std::max(0LL, ctx.usage.prompt_tokens)},
                     {"completion_tokens", std::max(0LL, ctx.usage.completion_tokens)},
@@ -47,7 +50,8 @@ std::string accessRecord(const proxy::RequestContext& ctx) {
       const auto& o = ctx.ai->target->options;
       if (o.input_cost || o.output_cost) {
         r["cost"] = (std::max(0LL, ctx.usage.prompt_tokens) * o.input_cost.value_or(0) +
-                     std::max(0LL, ctx.usage.completion_tokens) * o.output_cost.value_or(0)) / 1e6;
+                     std::max(0LL, ctx.usage.completion_tokens) * o.output_cost.value_or(0)) /
+                    1e6;
       }
     }
   }

@@ -46,8 +46,10 @@ class PromptDecorator : public Plugin {
   Json prepend = Json::array(), append = Json::array();
 
   Verdict onAccess(proxy::RequestContext& ctx) const override {
-    if (!ctx.ensureBody() || !ctx.body.is_object() || !ctx.body.contains("messages") || !ctx.body["messages"].is_array()) {
-      ctx.error = ApiError::badRequest("this LLM route only supports llm/chat type requests", "messages");
+    if (!ctx.ensureBody() || !ctx.body.is_object() || !ctx.body.contains("messages") ||
+        !ctx.body["messages"].is_array()) {
+      ctx.error =
+          ApiError::badRequest("this LLM route only supports llm/chat type requests", "messages");
       return Verdict::Respond;
     }
     Json& messages = ctx.body["messages"];
@@ -57,7 +59,8 @@ class PromptDecorator : public Plugin {
   }
 };
 
-std::shared_ptr<const Plugin> createDecorator(const Json& cfg, const std::string& path, config::ConfigErrors& errors) {
+std::shared_ptr<const Plugin> createDecorator(const Json& cfg, const std::string& path,
+                                              config::ConfigErrors& errors) {
   auto p = std::make_shared<PromptDecorator>();
   const Json prompts = cfg.value("prompts", Json::object());
   p->prepend = prompts.value("prepend", Json::array());
@@ -69,7 +72,8 @@ std::shared_ptr<const Plugin> createDecorator(const Json& cfg, const std::string
     for (std::size_t i = 0; i < msgs.size(); ++i) {
       const std::string content = msgs[i].value("content", "");
       if (content.empty() || content.size() > 500)
-        errors.add(config::indexPath(config::joinPath(path, std::string("prompts.") + list), i) + ".content",
+        errors.add(config::indexPath(config::joinPath(path, std::string("prompts.") + list), i) +
+                       ".content",
                    "length must be between 1 and 500");
     }
   }

@@ -38,7 +38,8 @@ Field boolean(std::string name, bool def) {
   f.default_value = def;
   return f;
 }
-Field number(std::string name, FieldType type, std::optional<double> min = {}, std::optional<double> max = {}) {
+Field number(std::string name, FieldType type, std::optional<double> min = {},
+             std::optional<double> max = {}) {
   Field f{std::move(name), type};
   f.min = min;
   f.max = max;
@@ -52,41 +53,49 @@ Field rec(std::string name, std::shared_ptr<const Schema> schema, bool required 
 
 const Schema& aiProxySchema() {
   static const Schema schema = [] {
-    auto auth = record({str("header_name"), secret("header_value"), str("param_name"), secret("param_value"),
-                        str("param_location", {"query", "body"}), boolean("allow_override", false),
-                        secret("aws_access_key_id"), secret("aws_secret_access_key"),
-                        boolean("gcp_use_service_account", false), secret("gcp_service_account_json"),
-                        boolean("azure_use_managed_identity", false), str("azure_client_id"),
-                        secret("azure_client_secret"), str("azure_tenant_id")});
+    auto auth =
+        record({str("header_name"), secret("header_value"), str("param_name"),
+                secret("param_value"), str("param_location", {"query", "body"}),
+                boolean("allow_override", false), secret("aws_access_key_id"),
+                secret("aws_secret_access_key"), boolean("gcp_use_service_account", false),
+                secret("gcp_service_account_json"), boolean("azure_use_managed_identity", false),
+                str("azure_client_id"), secret("azure_client_secret"), str("azure_tenant_id")});
     auto gemini = record({str("api_endpoint"), str("project_id"), str("location_id")});
-    auto bedrock = record({str("aws_region"), str("aws_assume_role_arn"), str("aws_role_session_name"),
-                           str("aws_sts_endpoint_url")});
+    auto bedrock = record({str("aws_region"), str("aws_assume_role_arn"),
+                           str("aws_role_session_name"), str("aws_sts_endpoint_url")});
     auto huggingface = record({boolean("use_cache", false), boolean("wait_for_model", false)});
     auto mock = record({str("reply"), number("latency_ms", FieldType::Integer, 0, 600000),
                         number("tokens_per_second", FieldType::Number, 0, 1e6)});
-    auto options = record({number("max_tokens", FieldType::Integer, 1), number("temperature", FieldType::Number, 0, 5),
-                           number("top_p", FieldType::Number, 0, 1), number("top_k", FieldType::Integer, 0, 500),
-                           number("input_cost", FieldType::Number, 0), number("output_cost", FieldType::Number, 0),
-                           str("anthropic_version"), str("azure_instance"), str("azure_api_version", {}, "2023-05-15"),
-                           str("azure_deployment_id"), str("llama2_format", {"raw", "openai", "ollama"}),
-                           str("mistral_format", {"openai", "ollama"}), str("upstream_url"), str("upstream_path"),
-                           rec("gemini", gemini), rec("bedrock", bedrock), rec("huggingface", huggingface),
-                           rec("mock", mock)});
+    auto options = record(
+        {number("max_tokens", FieldType::Integer, 1),
+         number("temperature", FieldType::Number, 0, 5), number("top_p", FieldType::Number, 0, 1),
+         number("top_k", FieldType::Integer, 0, 500), number("input_cost", FieldType::Number, 0),
+         number("output_cost", FieldType::Number, 0), str("anthropic_version"),
+         str("azure_instance"), str("azure_api_version", {}, "2023-05-15"),
+         str("azure_deployment_id"), str("llama2_format", {"raw", "openai", "ollama"}),
+         str("mistral_format", {"openai", "ollama"}), str("upstream_url"), str("upstream_path"),
+         rec("gemini", gemini), rec("bedrock", bedrock), rec("huggingface", huggingface),
+         rec("mock", mock)});
     Field provider = str("provider", providers::providerNames());
     provider.required = true;
     provider.noun = "provider";
     auto model = record({provider, str("name"), rec("options", options)});
     auto logging = record({boolean("log_statistics", false), boolean("log_payloads", false)});
     // aigw extension: per-route upstream timeouts (Kong takes them from the service).
-    auto timeouts = record({number("connect_ms", FieldType::Integer, 1), number("first_byte_ms", FieldType::Integer, 1),
-                            number("idle_ms", FieldType::Integer, 1), number("total_ms", FieldType::Integer, 1)});
-    Field route_type = str("route_type", {"llm/v1/chat", "llm/v1/completions", "llm/v1/embeddings", "preserve"});
+    auto timeouts = record({number("connect_ms", FieldType::Integer, 1),
+                            number("first_byte_ms", FieldType::Integer, 1),
+                            number("idle_ms", FieldType::Integer, 1),
+                            number("total_ms", FieldType::Integer, 1)});
+    Field route_type =
+        str("route_type", {"llm/v1/chat", "llm/v1/completions", "llm/v1/embeddings", "preserve"});
     route_type.required = true;
     Field max_body = number("max_request_body_size", FieldType::Integer, 0);
     max_body.default_value = 1048576;
-    return Schema{{route_type, rec("auth", auth), rec("model", model, true), rec("logging", logging),
-                   str("response_streaming", {"allow", "deny", "always"}, "allow"), boolean("model_name_header", true),
-                   max_body, str("llm_format", {"openai"}, "openai"), rec("timeouts", timeouts)}};
+    return Schema{{route_type, rec("auth", auth), rec("model", model, true),
+                   rec("logging", logging),
+                   str("response_streaming", {"allow", "deny", "always"}, "allow"),
+                   boolean("model_name_header", true), max_body,
+                   str("llm_format", {"openai"}, "openai"), rec("timeouts", timeouts)}};
   }();
   return schema;
 }
@@ -124,13 +133,16 @@ std::optional<ApiError> AiProxy::checkShape(const Json& body) const {
   const bool has_prompt = body.contains("prompt");
   if (route_type == RouteType::Embeddings) {
     if (!body.contains("input") || body["input"].is_null())
-      return ApiError::badRequest("request body doesn't contain valid input for embeddings", "input");
+      return ApiError::badRequest("request body doesn't contain valid input for embeddings",
+                                  "input");
     return std::nullopt;
   }
-  if (has_messages && has_prompt) return ApiError::badRequest("request matches multiple LLM request formats");
+  if (has_messages && has_prompt)
+    return ApiError::badRequest("request matches multiple LLM request formats");
   if (route_type == RouteType::Chat) {
     if (has_prompt && !has_messages)
-      return ApiError::badRequest("[llm/v1/completions] message format is not compatible with [llm/v1/chat] route type");
+      return ApiError::badRequest(
+          "[llm/v1/completions] message format is not compatible with [llm/v1/chat] route type");
     const auto it = body.find("messages");
     if (it == body.end() || !it->is_array() || it->empty())
       return ApiError::badRequest("request body doesn't contain valid prompts", "messages");
@@ -140,12 +152,15 @@ std::optional<ApiError> AiProxy::checkShape(const Json& body) const {
       if (!m.is_object()) return ApiError::badRequest("each message must be an object", path);
       if (!m.contains("role") || !m["role"].is_string())
         return ApiError::badRequest("message is missing a string 'role'", path + ".role");
-      if (m.contains("content") && !(m["content"].is_string() || m["content"].is_array() || m["content"].is_null()))
-        return ApiError::badRequest("message content must be a string or an array of parts", path + ".content");
+      if (m.contains("content") &&
+          !(m["content"].is_string() || m["content"].is_array() || m["content"].is_null()))
+        return ApiError::badRequest("message content must be a string or an array of parts",
+                                    path + ".content");
     }
   } else {
     if (has_messages && !has_prompt)
-      return ApiError::badRequest("[llm/v1/chat] message format is not compatible with [llm/v1/completions] route type");
+      return ApiError::badRequest(
+          "[llm/v1/chat] message format is not compatible with [llm/v1/completions] route type");
     const auto it = body.find("prompt");
     if (it == body.end() || !(it->is_string() || it->is_array()))
       return ApiError::badRequest("request body doesn't contain valid prompts", "prompt");
@@ -160,42 +175,52 @@ std::string headerValue(const httplib::Request& req, const std::string& name) {
 Verdict AiProxy::onAccess(proxy::RequestContext& ctx) const {
   const auto& req = ctx.request;
   if (max_body > 0 && static_cast<long long>(req.body.size()) > max_body) {
-    return fail(ctx, ApiError::payloadTooLarge("request body is larger than max_request_body_size (" +
-                                               std::to_string(max_body) + " bytes)"));
+    return fail(ctx,
+                ApiError::payloadTooLarge("request body is larger than max_request_body_size (" +
+                                          std::to_string(max_body) + " bytes)"));
   }
   const bool preserve = route_type == RouteType::Preserve;
   if (!ctx.ensureBody()) {
-    if (!preserve) return fail(ctx, ApiError::badRequest("request body is not valid JSON: " + ctx.body_error));
+    if (!preserve)
+      return fail(ctx, ApiError::badRequest("request body is not valid JSON: " + ctx.body_error));
     ctx.body = Json::object();
   }
-  if (!ctx.body.is_object()) return fail(ctx, ApiError::badRequest("request body must be a JSON object"));
+  if (!ctx.body.is_object())
+    return fail(ctx, ApiError::badRequest("request body must be a JSON object"));
   if (!preserve)
     if (auto e = checkShape(ctx.body)) return fail(ctx, std::move(*e));
 
   // Model rules (Kong): a configured name is the only one allowed; otherwise the request's.
   std::string model;
   const auto m = ctx.body.find("model");
-  const bool has_model = m != ctx.body.end() && m->is_string() && !m->get_ref<const std::string&>().empty();
+  const bool has_model =
+      m != ctx.body.end() && m->is_string() && !m->get_ref<const std::string&>().empty();
   if (m != ctx.body.end() && !m->is_null() && !m->is_string())
     return fail(ctx, ApiError::badRequest("model must be a string", "model"));
   if (!target.model.empty()) {
     if (has_model && m->get_ref<const std::string&>() != target.model)
-      return fail(ctx, ApiError::badRequest("cannot use own model - must be: " + target.model, "model"));
+      return fail(ctx,
+                  ApiError::badRequest("cannot use own model - must be: " + target.model, "model"));
     model = target.model;
   } else if (has_model) {
     model = m->get<std::string>();
   } else if (!preserve) {
-    return fail(ctx, ApiError::badRequest("model parameter not found in request, nor in gateway configuration", "model"));
+    return fail(ctx,
+                ApiError::badRequest(
+                    "model parameter not found in request, nor in gateway configuration", "model"));
   }
 
   bool stream = false;
   if (const auto s = ctx.body.find("stream"); s != ctx.body.end() && !s->is_null()) {
-    if (!s->is_boolean()) return fail(ctx, ApiError::badRequest("stream must be a boolean", "stream"));
+    if (!s->is_boolean())
+      return fail(ctx, ApiError::badRequest("stream must be a boolean", "stream"));
     stream = s->get<bool>();
   }
   if (stream && streaming == Streaming::Deny)
-    return fail(ctx, ApiError::badRequest("response streaming is not enabled for this LLM", "stream"));
-  if (streaming == Streaming::Always && route_type != RouteType::Embeddings && !preserve) stream = true;
+    return fail(ctx,
+                ApiError::badRequest("response streaming is not enabled for this LLM", "stream"));
+  if (streaming == Streaming::Always && route_type != RouteType::Embeddings && !preserve)
+    stream = true;
   if (route_type == RouteType::Embeddings && stream)
     return fail(ctx, ApiError::badRequest("embeddings cannot be streamed", "stream"));
 
@@ -210,7 +235,8 @@ Verdict AiProxy::onAccess(proxy::RequestContext& ctx) const {
   call.model = model;
   call.body = &ctx.body;
   call.client_path = req.path;
-  if (auto q = req.target.find('?'); q != std::string::npos) call.client_query = std::string_view(req.target).substr(q + 1);
+  if (auto q = req.target.find('?'); q != std::string::npos)
+    call.client_query = std::string_view(req.target).substr(q + 1);
   if (const auto so = ctx.body.find("stream_options"); so != ctx.body.end() && so->is_object())
     call.client_wants_usage = so->value("include_usage", false);
   if (auth.param_location == "body" && !auth.param_name.empty() &&
@@ -226,19 +252,21 @@ Verdict AiProxy::onAccess(proxy::RequestContext& ctx) const {
   if (!auth.header_name.empty()) {
     std::string value = auth.header_value;
     if (auth.allow_override) {
-      if (auto client = headerValue(req, auth.header_name); !client.empty()) value = std::move(client);
+      if (auto client = headerValue(req, auth.header_name); !client.empty())
+        value = std::move(client);
     }
     ai.upstream.headers.push_back({auth.header_name, std::move(value)});
   }
   if (auth.param_location == "query" && !auth.param_name.empty()) {
     std::string value = auth.param_value;
-    if (auth.allow_override && req.has_param(auth.param_name.c_str())) value = req.get_param_value(auth.param_name.c_str());
-    ai.upstream.url += (ai.upstream.url.find('?') == std::string::npos ? "?" : "&") + auth.param_name + "=" +
-                       httplib::detail::encode_query_param(value);
+    if (auth.allow_override && req.has_param(auth.param_name.c_str()))
+      value = req.get_param_value(auth.param_name.c_str());
+    ai.upstream.url += (ai.upstream.url.find('?') == std::string::npos ? "?" : "&") +
+                       auth.param_name + "=" + httplib::detail::encode_query_param(value);
   }
   // Provider feature headers a client may legitimately send; credentials are never among them.
-  static constexpr const char* kForwarded[] = {"openai-organization", "openai-project", "openai-beta",
-                                               "anthropic-beta", "x-request-id"};
+  static constexpr const char* kForwarded[] = {"openai-organization", "openai-project",
+                                               "openai-beta", "anthropic-beta", "x-request-id"};
   for (const char* h : kForwarded)
     if (req.has_header(h)) ai.upstream.headers.push_back({h, req.get_header_value(h)});
 
@@ -261,7 +289,8 @@ std::optional<long long> optInt(const Json& o, const char* key) {
   return it->get<long long>();
 }
 
-std::shared_ptr<const Plugin> createAiProxy(const Json& cfg, const std::string& path, config::ConfigErrors& errors) {
+std::shared_ptr<const Plugin> createAiProxy(const Json& cfg, const std::string& path,
+                                            config::ConfigErrors& errors) {
   auto p = std::make_shared<AiProxy>();
   const std::string rt = cfg.value("route_type", "llm/v1/chat");
   p->route_type = rt == "llm/v1/completions"  ? RouteType::Completions
@@ -313,12 +342,15 @@ std::shared_ptr<const Plugin> createAiProxy(const Json& cfg, const std::string& 
   if (!o.upstream_url.empty()) {
     proxy::ParsedUrl parsed;
     if (!proxy::parseUrl(o.upstream_url, parsed))
-      errors.add(config::joinPath(options_path, "upstream_url"), "must be an absolute http:// or https:// URL");
+      errors.add(config::joinPath(options_path, "upstream_url"),
+                 "must be an absolute http:// or https:// URL");
   }
   if (t.provider == "llama2") {
-    if (o.llama2_format.empty()) errors.add(config::joinPath(options_path, "llama2_format"), "required for provider llama2");
+    if (o.llama2_format.empty())
+      errors.add(config::joinPath(options_path, "llama2_format"), "required for provider llama2");
     if (o.upstream_url.empty())
-      errors.add(config::joinPath(options_path, "upstream_url"), "must set 'model.options.upstream_url' for self-hosted providers/models");
+      errors.add(config::joinPath(options_path, "upstream_url"),
+                 "must set 'model.options.upstream_url' for self-hosted providers/models");
   }
   if (t.provider == "mistral" && o.mistral_format.empty())
     errors.add(config::joinPath(options_path, "mistral_format"), "required for provider mistral");
@@ -333,7 +365,9 @@ std::shared_ptr<const Plugin> createAiProxy(const Json& cfg, const std::string& 
     for (auto& [field, msg] : problems) errors.add(config::joinPath(path, field), msg);
   }
   const std::string streaming = cfg.value("response_streaming", "allow");
-  p->streaming = streaming == "deny" ? Streaming::Deny : streaming == "always" ? Streaming::Always : Streaming::Allow;
+  p->streaming = streaming == "deny"     ? Streaming::Deny
+                 : streaming == "always" ? Streaming::Always
+                                         : Streaming::Allow;
   p->model_name_header = cfg.value("model_name_header", true);
   p->max_body = cfg.value("max_request_body_size", 1048576LL);
   const Json timeouts = cfg.value("timeouts", Json::object());

@@ -5,8 +5,8 @@
 // Thread-safety: Plugin objects are const after construction and used from many threads.
 #pragma once
 
-#include <nlohmann/json_fwd.hpp>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 #include <vector>

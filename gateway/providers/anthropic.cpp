@@ -106,7 +106,8 @@ ApiResult<Json> toolUseBlocks(const Json& calls, const std::string& path) {
   if (!parsed) return ApiResult<Json>::failure(parsed.error());
   Json blocks = Json::array();
   for (auto& tc : *parsed)
-    blocks.push_back({{"type", "tool_use"}, {"id", tc.id}, {"name", tc.name}, {"input", std::move(tc.input)}});
+    blocks.push_back(
+        {{"type", "tool_use"}, {"id", tc.id}, {"name", tc.name}, {"input", std::move(tc.input)}});
   return blocks;
 }
 
@@ -368,7 +369,8 @@ class AnthropicProvider : public Provider {
       if (type == "text") {
         answer.text += str(block, "text");
       } else if (type == "tool_use") {
-        answer.tool_calls.push_back(toolCallJson(str(block, "id"), str(block, "name"), field(block, "input")));
+        answer.tool_calls.push_back(
+            toolCallJson(str(block, "id"), str(block, "name"), field(block, "input")));
       }  // thinking / redacted_thinking blocks have no OpenAI counterpart in a chat answer
     }
     reply.usage = usageFrom(field(body, "usage"));

@@ -26,7 +26,8 @@ std::string azureUrl(const Target& t, RouteType type) {
   const char* op = type == RouteType::Completions  ? "completions"
                    : type == RouteType::Embeddings ? "embeddings"
                                                    : "chat/completions";
-  const std::string version = t.options.azure_api_version.empty() ? "2023-05-15" : t.options.azure_api_version;
+  const std::string version =
+      t.options.azure_api_version.empty() ? "2023-05-15" : t.options.azure_api_version;
   return "https://" + t.options.azure_instance + ".openai.azure.com/openai/deployments/" +
          t.options.azure_deployment_id + "/" + op + "?api-version=" + version;
 }

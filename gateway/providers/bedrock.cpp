@@ -216,14 +216,16 @@ class BedrockProvider : public Provider {
       if (const Json& t = field(block, "text"); t.is_string()) {
         answer.text += t.get_ref<const std::string&>();
       } else if (const Json& use = field(block, "toolUse"); use.is_object()) {
-        answer.tool_calls.push_back(toolCallJson(str(use, "toolUseId"), str(use, "name"), field(use, "input")));
+        answer.tool_calls.push_back(
+            toolCallJson(str(use, "toolUseId"), str(use, "name"), field(use, "input")));
       }  // reasoningContent, citations...: no OpenAI counterpart in a chat answer
     }
     const Json& usage = field(body, "usage");
     reply.usage = usageFrom(usage);
     answer.usage = reply.usage;
     answer.finish_reason = finishReason(str(body, "stopReason"));
-    if (const Json& total = field(usage, "totalTokens"); total.is_number()) answer.total_tokens = total.get<long long>();
+    if (const Json& total = field(usage, "totalTokens"); total.is_number())
+      answer.total_tokens = total.get<long long>();
     reply.body = renderCompletion(call, std::move(answer));
     return reply;
   }
@@ -233,11 +235,13 @@ class BedrockProvider : public Provider {
     return bedrock::newStreamDecoder(call);
   }
 
-  ApiError parseErrorResponse(int status, std::string_view body, const proxy::Headers& headers) const override {
+  ApiError parseErrorResponse(int status, std::string_view body,
+                              const proxy::Headers& headers) const override {
     ApiError err = parseError(status, body);
     for (const auto& h : headers) {
       if (h.name != "x-amzn-errortype" || h.value.empty()) continue;
-      const std::string type = h.value.substr(0, h.value.find(':'));  // "Type:http://..." on some services
+      const std::string type =
+          h.value.substr(0, h.value.find(':'));  // "Type:http://..." on some services
       err.code = type;
       err.type = snakeCase(type);
     }

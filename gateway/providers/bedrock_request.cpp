@@ -105,7 +105,8 @@ ApiResult<Json> toolUseBlocks(const Json& calls, const std::string& path) {
   if (!parsed) return ApiResult<Json>::failure(parsed.error());
   Json blocks = Json::array();
   for (auto& tc : *parsed)
-    blocks.push_back({{"toolUse", {{"toolUseId", tc.id}, {"name", tc.name}, {"input", std::move(tc.input)}}}});
+    blocks.push_back(
+        {{"toolUse", {{"toolUseId", tc.id}, {"name", tc.name}, {"input", std::move(tc.input)}}}});
   return blocks;
 }
 

@@ -14,9 +14,9 @@ const Provider& ollamaNative(std::string_view name);  // "ollama", "llama2" or "
 const Provider& mock();
 const Provider& gemini();
 const Provider& anthropic();
-const Provider& cohere();  // the v2 API
+const Provider& cohere();                                // the v2 API
 const Provider& cohereFor(const ModelOptions& options);  // v1 when upstream_url points at it
-const Provider& bedrock();      // Converse API, SigV4
-const Provider& huggingface();  // Inference Providers router
+const Provider& bedrock();                               // Converse API, SigV4
+const Provider& huggingface();                           // Inference Providers router
 
 }  // namespace aigw::providers::builtin

@@ -9,16 +9,20 @@ namespace aigw::providers {
 
 std::string_view routeTypeName(RouteType t) {
   switch (t) {
-    case RouteType::Chat: return "llm/v1/chat";
-    case RouteType::Completions: return "llm/v1/completions";
-    case RouteType::Embeddings: return "llm/v1/embeddings";
-    case RouteType::Preserve: return "preserve";
+    case RouteType::Chat:
+      return "llm/v1/chat";
+    case RouteType::Completions:
+      return "llm/v1/completions";
+    case RouteType::Embeddings:
+      return "llm/v1/embeddings";
+    case RouteType::Preserve:
+      return "preserve";
   }
   return "";
 }
 
-void applyOptions(nlohmann::json& into, const nlohmann::json& client_body, const ModelOptions& options,
-                  const OptionKeys& keys) {
+void applyOptions(nlohmann::json& into, const nlohmann::json& client_body,
+                  const ModelOptions& options, const OptionKeys& keys) {
   auto fill = [&](const char* key, const char* client_key, const auto& value) {
     if (!key || !value) return;
     if (client_body.contains(client_key) && !client_body[client_key].is_null()) return;
@@ -36,7 +40,8 @@ std::string serializeBody(nlohmann::json& body, const ProxyCall& call) {
   return json::dump(body);
 }
 
-std::string resolveUrl(const Target& target, const std::string& default_url, const ProxyCall& call) {
+std::string resolveUrl(const Target& target, const std::string& default_url,
+                       const ProxyCall& call) {
   std::string url = target.options.upstream_url.empty() ? default_url : target.options.upstream_url;
   const bool preserve = call.route_type == RouteType::Preserve;
   if (!target.options.upstream_path.empty() || preserve) {
@@ -46,8 +51,10 @@ std::string resolveUrl(const Target& target, const std::string& default_url, con
                                                                : std::string(call.client_path);
       const bool default_port = (parsed.scheme == "http" && parsed.port == 80) ||
                                 (parsed.scheme == "https" && parsed.port == 443);
-      std::string host = parsed.host.find(':') != std::string::npos ? "[" + parsed.host + "]" : parsed.host;
-      url = parsed.scheme + "://" + host + (default_port ? "" : ":" + std::to_string(parsed.port)) + path;
+      std::string host =
+          parsed.host.find(':') != std::string::npos ? "[" + parsed.host + "]" : parsed.host;
+      url = parsed.scheme + "://" + host + (default_port ? "" : ":" + std::to_string(parsed.port)) +
+            path;
     }
   }
   if (!call.client_query.empty() && call.route_type == RouteType::Preserve)
@@ -61,7 +68,8 @@ proxy::Headers jsonRequestHeaders(bool stream) {
           {"Accept-Encoding", "identity"}};
 }
 
-Result<nlohmann::json, ApiError> parseUpstreamJson(std::string_view body, std::string_view provider) {
+Result<nlohmann::json, ApiError> parseUpstreamJson(std::string_view body,
+                                                   std::string_view provider) {
   nlohmann::json out;
   if (!json::parse(body, out) || !out.is_object()) {
     return Result<nlohmann::json, ApiError>::failure(ApiError::badGateway(
@@ -95,7 +103,8 @@ long long unixNow() {
 }
 
 std::string newCompletionId(std::string_view prefix) {
-  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  static constexpr char kAlphabet[] =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
   thread_local std::mt19937_64 rng{std::random_device{}()};
   std::string id(prefix);
   for (int i = 0; i < 24; ++i) id += kAlphabet[rng() % (sizeof(kAlphabet) - 1)];
@@ -126,7 +135,7 @@ std::string contentText(const nlohmann::json& content) {
 ApiError Provider::parseError(int status, std::string_view body) const {
   ApiError err;
   err.status = status;
-  err.type = status == 401 ? "authentication_error"
+  err.type = status == 401   ? "authentication_error"
              : status == 403 ? "permission_error"
              : status == 404 ? "not_found_error"
              : status == 429 ? "rate_limit_error"
@@ -139,7 +148,8 @@ ApiError Provider::parseError(int status, std::string_view body) const {
       if (e->contains("message") && (*e)["message"].is_string()) err.message = (*e)["message"];
       if (e->contains("type") && (*e)["type"].is_string()) err.type = (*e)["type"];
       if (e->contains("code") && (*e)["code"].is_string()) err.code = (*e)["code"];
-      if (e->contains("code") && (*e)["code"].is_number_integer()) err.code = std::to_string((*e)["code"].get<long long>());
+      if (e->contains("code") && (*e)["code"].is_number_integer())
+        err.code = std::to_string((*e)["code"].get<long long>());
       if (e->contains("param") && (*e)["param"].is_string()) err.param = (*e)["param"];
     } else if (e->is_string()) {
       err.message = e->get<std::string>();
@@ -159,61 +169,79 @@ ApiError Provider::parseError(int status, std::string_view body) const {
 
 namespace aigw::providers {
 
-Result<std::vector<ToolCallRequest>, ApiError> parseToolCalls(const nlohmann::json& calls, const std::string& path,
-                                                            std::string_view provider) {
+Result<std::vector<ToolCallRequest>, ApiError> parseToolCalls(const nlohmann::json& calls,
+                                                              const std::string& path,
+                                                              std::string_view provider) {
   using R = Result<std::vector<ToolCallRequest>, ApiError>;
   std::vector<ToolCallRequest> out;
   if (calls.is_null()) return out;
-  if (!calls.is_array()) return R::failure(ApiError::badRequest("tool_calls must be an array", path));
+  if (!calls.is_array())
+    return R::failure(ApiError::badRequest("tool_calls must be an array", path));
   for (std::size_t j = 0; j < calls.size(); ++j) {
     const nlohmann::json& call = calls[j];
     const std::string p = path + "[" + std::to_string(j) + "]";
     auto text = [&](const nlohmann::json& o, const char* key) {
-      return o.is_object() && o.contains(key) && o[key].is_string() ? o[key].get<std::string>() : std::string();
+      return o.is_object() && o.contains(key) && o[key].is_string() ? o[key].get<std::string>()
+                                                                    : std::string();
     };
     const std::string type = text(call, "type");
     if (!type.empty() && type != "function")
-      return R::failure(ApiError::badRequest("tool call type '" + type + "' is not supported by " + std::string(provider),
-                                             p + ".type"));
-    const nlohmann::json fn = call.is_object() && call.contains("function") ? call["function"] : nlohmann::json();
+      return R::failure(ApiError::badRequest(
+          "tool call type '" + type + "' is not supported by " + std::string(provider),
+          p + ".type"));
+    const nlohmann::json fn =
+        call.is_object() && call.contains("function") ? call["function"] : nlohmann::json();
     ToolCallRequest tc;
     tc.name = text(fn, "name");
-    if (tc.name.empty()) return R::failure(ApiError::badRequest("a tool call needs a function name", p + ".function.name"));
+    if (tc.name.empty())
+      return R::failure(
+          ApiError::badRequest("a tool call needs a function name", p + ".function.name"));
     tc.id = text(call, "id");
-    if (tc.id.empty()) return R::failure(ApiError::badRequest("a tool call needs an 'id'", p + ".id"));
-    const nlohmann::json args = fn.is_object() && fn.contains("arguments") ? fn["arguments"] : nlohmann::json();
+    if (tc.id.empty())
+      return R::failure(ApiError::badRequest("a tool call needs an 'id'", p + ".id"));
+    const nlohmann::json args =
+        fn.is_object() && fn.contains("arguments") ? fn["arguments"] : nlohmann::json();
     tc.input = nlohmann::json::object();
     if (args.is_object()) {
       tc.input = args;
-    } else if (args.is_string() && args.get_ref<const std::string&>().find_first_not_of(" \t\r\n") != std::string::npos) {
+    } else if (args.is_string() && args.get_ref<const std::string&>().find_first_not_of(
+                                       " \t\r\n") != std::string::npos) {
       std::string error;
-      if (!json::parse(args.get_ref<const std::string&>(), tc.input, &error) || !tc.input.is_object())
+      if (!json::parse(args.get_ref<const std::string&>(), tc.input, &error) ||
+          !tc.input.is_object())
         return R::failure(ApiError::badRequest(
-            "tool call arguments must be a JSON object" + (error.empty() ? "" : ": " + error), p + ".function.arguments"));
+            "tool call arguments must be a JSON object" + (error.empty() ? "" : ": " + error),
+            p + ".function.arguments"));
     } else if (!args.is_null() && !args.is_string()) {
-      return R::failure(ApiError::badRequest("tool call arguments must be a JSON string", p + ".function.arguments"));
+      return R::failure(ApiError::badRequest("tool call arguments must be a JSON string",
+                                             p + ".function.arguments"));
     }
     out.push_back(std::move(tc));
   }
   return out;
 }
 
-nlohmann::json toolCallJson(const std::string& id, const std::string& name, const nlohmann::json& input) {
+nlohmann::json toolCallJson(const std::string& id, const std::string& name,
+                            const nlohmann::json& input) {
   return {{"id", id},
           {"type", "function"},
-          {"function", {{"name", name}, {"arguments", json::dump(input.is_null() ? nlohmann::json::object() : input)}}}};
+          {"function",
+           {{"name", name},
+            {"arguments", json::dump(input.is_null() ? nlohmann::json::object() : input)}}}};
 }
 
 std::string renderCompletion(const ProxyCall& call, Completion answer) {
   const bool completions = call.route_type == RouteType::Completions;
-  nlohmann::json choice = {{"index", 0}, {"finish_reason", answer.finish_reason}, {"logprobs", nullptr}};
+  nlohmann::json choice = {
+      {"index", 0}, {"finish_reason", answer.finish_reason}, {"logprobs", nullptr}};
   if (completions) {
     choice["text"] = std::move(answer.text);
   } else {
     nlohmann::json message = {{"role", "assistant"}};
     // OpenAI sends null content when the answer is only tool calls.
-    message["content"] = answer.text.empty() && !answer.tool_calls.empty() ? nlohmann::json(nullptr)
-                                                                            : nlohmann::json(std::move(answer.text));
+    message["content"] = answer.text.empty() && !answer.tool_calls.empty()
+                             ? nlohmann::json(nullptr)
+                             : nlohmann::json(std::move(answer.text));
     if (!answer.tool_calls.empty()) message["tool_calls"] = std::move(answer.tool_calls);
     choice["message"] = std::move(message);
   }

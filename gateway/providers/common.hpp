@@ -21,8 +21,8 @@ struct OptionKeys {
 
 // Fills configured options into `body` where the client left them out (the client's own value
 // wins, BRIEF §4). `into` is the object receiving them (body itself, or a nested one).
-void applyOptions(nlohmann::json& into, const nlohmann::json& client_body, const ModelOptions& options,
-                  const OptionKeys& keys);
+void applyOptions(nlohmann::json& into, const nlohmann::json& client_body,
+                  const ModelOptions& options, const OptionKeys& keys);
 
 // Adds the body-located credential (auth.param_location = body) and serialises.
 std::string serializeBody(nlohmann::json& body, const ProxyCall& call);
@@ -35,7 +35,8 @@ std::string resolveUrl(const Target& target, const std::string& default_url, con
 proxy::Headers jsonRequestHeaders(bool stream);
 
 // Parses a 2xx JSON body; on failure a 502 naming the provider.
-Result<nlohmann::json, ApiError> parseUpstreamJson(std::string_view body, std::string_view provider);
+Result<nlohmann::json, ApiError> parseUpstreamJson(std::string_view body,
+                                                   std::string_view provider);
 
 // OpenAI usage object from a Usage (absent counts become 0).
 nlohmann::json usageJson(const Usage& usage);
@@ -59,11 +60,13 @@ struct ToolCallRequest {
 };
 // OpenAI assistant `tool_calls` (null = none) -> checked calls; a 400 names the bad field
 // (path is e.g. "messages[3].tool_calls"). Empty arguments are an empty object.
-Result<std::vector<ToolCallRequest>, ApiError> parseToolCalls(const nlohmann::json& calls, const std::string& path,
-                                                            std::string_view provider);
+Result<std::vector<ToolCallRequest>, ApiError> parseToolCalls(const nlohmann::json& calls,
+                                                              const std::string& path,
+                                                              std::string_view provider);
 
 // An OpenAI tool_calls entry from a provider's tool use (arguments serialised as JSON text).
-nlohmann::json toolCallJson(const std::string& id, const std::string& name, const nlohmann::json& input);
+nlohmann::json toolCallJson(const std::string& id, const std::string& name,
+                            const nlohmann::json& input);
 
 // The OpenAI-shaped answer every native provider returns: a chat.completion (message with
 // content and tool_calls) or, for the completions route, a text_completion.

@@ -1,7 +1,8 @@
 // llama2 with llama2_format "raw": Hugging Face text-generation-inference's native
 // /generate and /generate_stream (https://huggingface.github.io/text-generation-inference/),
 // with the prompt rendered in Llama 2's chat template:
-//   <s>[INST] <<SYS>>\n{system}\n<</SYS>>\n\n{user} [/INST] {assistant} </s><s>[INST] {user} [/INST]
+//   <s>[INST] <<SYS>>\n{system}\n<</SYS>>\n\n{user} [/INST] {assistant} </s><s>[INST] {user}
+//   [/INST]
 // Unlike Kong's driver, earlier assistant turns are kept, so the model sees the conversation.
 #include "core/json.hpp"
 #include "providers/builtin.hpp"
@@ -54,14 +55,19 @@ std::string finishReason(const Json& details) {
 class RawStreamDecoder : public StreamDecoder {
  public:
   RawStreamDecoder(RouteType type, std::string model)
-      : type_(type), id_(newCompletionId(type == RouteType::Completions ? "cmpl-" : "chatcmpl-")), created_(unixNow()),
+      : type_(type),
+        id_(newCompletionId(type == RouteType::Completions ? "cmpl-" : "chatcmpl-")),
+        created_(unixNow()),
         model_(std::move(model)) {}
 
   Status onEvent(std::string_view, std::string_view data, ChunkSink& out) override {
     Json event;
-    if (!json::parse(data, event) || !event.is_object()) return Status::error("upstream sent a stream event that is not JSON");
+    if (!json::parse(data, event) || !event.is_object())
+      return Status::error("upstream sent a stream event that is not JSON");
     if (event.contains("error"))
-      return Status::error("upstream error mid-stream: " + (event["error"].is_string() ? event["error"].get<std::string>() : json::dump(event["error"])));
+      return Status::error("upstream error mid-stream: " + (event["error"].is_string()
+                                                                ? event["error"].get<std::string>()
+                                                                : json::dump(event["error"])));
     const Json token = event.value("token", Json::object());
     const bool special = token.is_object() && token.value("special", false);
     const bool last = event.contains("generated_text") && event["generated_text"].is_string();
@@ -80,7 +86,8 @@ class RawStreamDecoder : public StreamDecoder {
     if (last) {
       const Json details = event.value("details", Json::object());
       choice["finish_reason"] = finishReason(details);
-      if (details.is_object() && details.contains("generated_tokens")) usage_.completion_tokens = details.value("generated_tokens", 0LL);
+      if (details.is_object() && details.contains("generated_tokens"))
+        usage_.completion_tokens = details.value("generated_tokens", 0LL);
       chunk["usage"] = usageJson(usage_);
       done_ = true;
     }
@@ -90,7 +97,9 @@ class RawStreamDecoder : public StreamDecoder {
   }
 
   Status onEnd(ChunkSink&) override {
-    if (!done_) return Status::error("upstream stream ended before its final event; the answer is incomplete");
+    if (!done_)
+      return Status::error(
+          "upstream stream ended before its final event; the answer is incomplete");
     return {};
   }
 
@@ -108,7 +117,8 @@ class Llama2RawProvider : public Provider {
   std::string_view name() const override { return "llama2"; }
   bool supports(RouteType t) const override { return t != RouteType::Embeddings; }
 
-  Result<proxy::UpstreamRequest, ApiError> buildRequest(const ProxyCall& call, const Target& target) const override {
+  Result<proxy::UpstreamRequest, ApiError> buildRequest(const ProxyCall& call,
+                                                        const Target& target) const override {
     const Json& in = *call.body;
     proxy::UpstreamRequest req;
     req.url = resolveUrl(target, "", call);
@@ -119,10 +129,12 @@ class Llama2RawProvider : public Provider {
       req.body = serializeBody(body, call);
       return req;
     }
-    body["inputs"] = call.route_type == RouteType::Chat ? renderChat(in["messages"])
-                                                         : "<s>[INST] " + contentText(in.value("prompt", Json(""))) + " [/INST]";
+    body["inputs"] = call.route_type == RouteType::Chat
+                         ? renderChat(in["messages"])
+                         : "<s>[INST] " + contentText(in.value("prompt", Json(""))) + " [/INST]";
     Json params = Json::object();
-    applyOptions(params, in, target.options, OptionKeys{"max_new_tokens", "temperature", "top_p", "top_k"});
+    applyOptions(params, in, target.options,
+                 OptionKeys{"max_new_tokens", "temperature", "top_p", "top_k"});
     auto copy = [&](const char* from, const char* to) {
       if (in.contains(from) && !in[from].is_null()) params[to] = in[from];
     };
@@ -131,7 +143,8 @@ class Llama2RawProvider : public Provider {
     copy("top_p", "top_p");
     copy("top_k", "top_k");
     copy("seed", "seed");
-    if (in.contains("stop") && !in["stop"].is_null()) params["stop"] = in["stop"].is_string() ? Json::array({in["stop"]}) : in["stop"];
+    if (in.contains("stop") && !in["stop"].is_null())
+      params["stop"] = in["stop"].is_string() ? Json::array({in["stop"]}) : in["stop"];
     params["stream"] = call.stream;
     params["details"] = true;  // asks TGI for finish_reason and generated_tokens
     body["parameters"] = std::move(params);
@@ -140,7 +153,8 @@ class Llama2RawProvider : public Provider {
     return req;
   }
 
-  Result<ProviderReply, ApiError> parseResponse(const ProxyCall& call, std::string& raw, const Target&) const override {
+  Result<ProviderReply, ApiError> parseResponse(const ProxyCall& call, std::string& raw,
+                                                const Target&) const override {
     using R = Result<ProviderReply, ApiError>;
     ProviderReply reply;
     if (call.route_type == RouteType::Preserve) {
@@ -148,16 +162,23 @@ class Llama2RawProvider : public Provider {
       return reply;
     }
     Json body;
-    if (!json::parse(raw, body)) return R::failure(ApiError::badGateway("upstream llama2 returned a response that is not JSON"));
+    if (!json::parse(raw, body))
+      return R::failure(
+          ApiError::badGateway("upstream llama2 returned a response that is not JSON"));
     // TGI answers {generated_text}, [{generated_text}] or (behind some proxies) {data: [...]}.
     const Json* item = &body;
-    if (body.is_object() && body.contains("data") && body["data"].is_array() && !body["data"].empty()) item = &body["data"][0];
-    else if (body.is_array() && !body.empty()) item = &body[0];
-    if (!item->is_object() || !item->contains("generated_text") || !(*item)["generated_text"].is_string())
+    if (body.is_object() && body.contains("data") && body["data"].is_array() &&
+        !body["data"].empty())
+      item = &body["data"][0];
+    else if (body.is_array() && !body.empty())
+      item = &body[0];
+    if (!item->is_object() || !item->contains("generated_text") ||
+        !(*item)["generated_text"].is_string())
       return R::failure(ApiError::badGateway("upstream llama2 returned no 'generated_text'"));
     const std::string text = answerText((*item)["generated_text"].get<std::string>());
     const Json details = item->value("details", Json::object());
-    if (details.is_object() && details.contains("generated_tokens")) reply.usage.completion_tokens = details.value("generated_tokens", 0LL);
+    if (details.is_object() && details.contains("generated_tokens"))
+      reply.usage.completion_tokens = details.value("generated_tokens", 0LL);
     Completion answer;
     answer.text = text;
     answer.finish_reason = finishReason(details);
@@ -166,7 +187,8 @@ class Llama2RawProvider : public Provider {
     return reply;
   }
 
-  std::unique_ptr<StreamDecoder> newStreamDecoder(const ProxyCall& call, const Target&) const override {
+  std::unique_ptr<StreamDecoder> newStreamDecoder(const ProxyCall& call,
+                                                  const Target&) const override {
     return std::make_unique<RawStreamDecoder>(call.route_type, call.model);
   }
 };

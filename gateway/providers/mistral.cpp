@@ -6,9 +6,13 @@
 namespace aigw::providers::builtin {
 
 const Provider& mistralOpenAI() {
-  static const OpenAICompatProvider provider(OpenAICompatSpec{
-      "mistral", "https://api.mistral.ai/v1/chat/completions", "",
-      "https://api.mistral.ai/v1/embeddings", false, {}});
+  static const OpenAICompatProvider provider(
+      OpenAICompatSpec{"mistral",
+                       "https://api.mistral.ai/v1/chat/completions",
+                       "",
+                       "https://api.mistral.ai/v1/embeddings",
+                       false,
+                       {}});
   return provider;
 }
 

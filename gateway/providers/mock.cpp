@@ -42,10 +42,13 @@ long long countWords(const std::string& s) {
 // Serves a precomputed list of body pieces, optionally paced.
 class MockResponse : public proxy::UpstreamResponse {
  public:
-  MockResponse(std::vector<std::string> pieces, bool stream, int latency_ms, double tokens_per_second)
-      : pieces_(std::move(pieces)), latency_ms_(latency_ms),
-        interval_(tokens_per_second > 0 ? std::chrono::microseconds(static_cast<long long>(1e6 / tokens_per_second))
-                                        : std::chrono::microseconds(0)) {
+  MockResponse(std::vector<std::string> pieces, bool stream, int latency_ms,
+               double tokens_per_second)
+      : pieces_(std::move(pieces)),
+        latency_ms_(latency_ms),
+        interval_(tokens_per_second > 0
+                      ? std::chrono::microseconds(static_cast<long long>(1e6 / tokens_per_second))
+                      : std::chrono::microseconds(0)) {
     headers_.push_back({"content-type", stream ? "text/event-stream" : "application/json"});
   }
   int status() const override { return 200; }
@@ -54,8 +57,10 @@ class MockResponse : public proxy::UpstreamResponse {
   bool read(std::string& out) override {
     if (next_ >= pieces_.size()) return false;
     // Simulated model latency, not synchronisation: the mock stands in for a slow upstream.
-    if (next_ == 0 && latency_ms_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(latency_ms_));
-    else if (next_ > 0 && interval_.count() > 0) std::this_thread::sleep_for(interval_);
+    if (next_ == 0 && latency_ms_ > 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(latency_ms_));
+    else if (next_ > 0 && interval_.count() > 0)
+      std::this_thread::sleep_for(interval_);
     out += pieces_[next_++];
     return true;
   }
@@ -71,21 +76,29 @@ class MockResponse : public proxy::UpstreamResponse {
 
 class MockProvider : public OpenAICompatProvider {
  public:
-  MockProvider() : OpenAICompatProvider(OpenAICompatSpec{"mock", "mock://local/v1/chat/completions",
-                                                         "mock://local/v1/completions", "mock://local/v1/embeddings",
-                                                         true, {}}) {}
+  MockProvider()
+      : OpenAICompatProvider(OpenAICompatSpec{"mock",
+                                              "mock://local/v1/chat/completions",
+                                              "mock://local/v1/completions",
+                                              "mock://local/v1/embeddings",
+                                              true,
+                                              {}}) {}
 
-  void checkTarget(const Target&, RouteType, std::vector<std::pair<std::string, std::string>>&) const override {}
+  void checkTarget(const Target&, RouteType,
+                   std::vector<std::pair<std::string, std::string>>&) const override {}
 
-  Result<proxy::UpstreamRequest, ApiError> buildRequest(const ProxyCall& call, const Target& target) const override {
+  Result<proxy::UpstreamRequest, ApiError> buildRequest(const ProxyCall& call,
+                                                        const Target& target) const override {
     auto req = OpenAICompatProvider::buildRequest(call, target);
     if (!req) return req;
     // The mock reads its behaviour from the request itself, so pass its options along.
-    req->headers.push_back({"X-Mock-Options", json::dump(target.options.blocks.value("mock", Json::object()))});
+    req->headers.push_back(
+        {"X-Mock-Options", json::dump(target.options.blocks.value("mock", Json::object()))});
     return req;
   }
 
-  std::unique_ptr<proxy::UpstreamResponse> localExchange(const proxy::UpstreamRequest& req) const override {
+  std::unique_ptr<proxy::UpstreamResponse> localExchange(
+      const proxy::UpstreamRequest& req) const override {
     Json body, opts = Json::object();
     json::parse(req.body, body);
     for (const auto& h : req.headers)
@@ -103,19 +116,24 @@ class MockProvider : public OpenAICompatProvider {
         Json vec = Json::array();
         const std::string text = input.is_array() ? json::dump(input[i]) : json::dump(input);
         std::size_t h = std::hash<std::string>{}(text);
-        for (int d = 0; d < 8; ++d) vec.push_back(static_cast<double>((h >> (d * 8)) & 0xff) / 255.0);
+        for (int d = 0; d < 8; ++d)
+          vec.push_back(static_cast<double>((h >> (d * 8)) & 0xff) / 255.0);
         data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", std::move(vec)}});
       }
       const long long tokens = countWords(json::dump(input));
-      Json out = {{"object", "list"}, {"data", std::move(data)}, {"model", model},
+      Json out = {{"object", "list"},
+                  {"data", std::move(data)},
+                  {"model", model},
                   {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}};
-      return std::make_unique<MockResponse>(std::vector<std::string>{json::dump(out)}, false, latency, 0);
+      return std::make_unique<MockResponse>(std::vector<std::string>{json::dump(out)}, false,
+                                            latency, 0);
     }
 
     const bool completions = req.url.find("/v1/completions") != std::string::npos;
     std::string prompt_text, last_user;
     if (completions) {
-      prompt_text = last_user = body.value("prompt", Json("")).is_string() ? body.value("prompt", "") : "";
+      prompt_text = last_user =
+          body.value("prompt", Json("")).is_string() ? body.value("prompt", "") : "";
     } else {
       for (const auto& m : body.value("messages", Json::array())) {
         std::string t = contentText(m.value("content", Json("")));
@@ -139,18 +157,26 @@ class MockProvider : public OpenAICompatProvider {
     }
     const long long prompt_tokens = countWords(prompt_text);
     const long long completion_tokens = static_cast<long long>(words.size());
-    const Json usage = {{"prompt_tokens", prompt_tokens}, {"completion_tokens", completion_tokens},
+    const Json usage = {{"prompt_tokens", prompt_tokens},
+                        {"completion_tokens", completion_tokens},
                         {"total_tokens", prompt_tokens + completion_tokens}};
     const std::string id = newCompletionId(completions ? "cmpl-mock-" : "chatcmpl-mock-");
     const long long created = unixNow();
 
     if (!stream) {
       Json choice = {{"index", 0}, {"finish_reason", finish}, {"logprobs", nullptr}};
-      if (completions) choice["text"] = reply;
-      else choice["message"] = {{"role", "assistant"}, {"content", reply}};
-      Json out = {{"id", id}, {"object", completions ? "text_completion" : "chat.completion"}, {"created", created},
-                  {"model", model}, {"choices", Json::array({std::move(choice)})}, {"usage", usage}};
-      return std::make_unique<MockResponse>(std::vector<std::string>{json::dump(out)}, false, latency, 0);
+      if (completions)
+        choice["text"] = reply;
+      else
+        choice["message"] = {{"role", "assistant"}, {"content", reply}};
+      Json out = {{"id", id},
+                  {"object", completions ? "text_completion" : "chat.completion"},
+                  {"created", created},
+                  {"model", model},
+                  {"choices", Json::array({std::move(choice)})},
+                  {"usage", usage}};
+      return std::make_unique<MockResponse>(std::vector<std::string>{json::dump(out)}, false,
+                                            latency, 0);
     }
     std::vector<std::string> events;
     auto event = [&](Json choice, bool with_usage) {
@@ -160,13 +186,21 @@ class MockProvider : public OpenAICompatProvider {
       if (with_usage) chunk["usage"] = usage;
       events.push_back("data: " + json::dump(chunk) + "\n\n");
     };
-    if (!completions) event({{"index", 0}, {"delta", {{"role", "assistant"}, {"content", ""}}}, {"finish_reason", nullptr}}, false);
+    if (!completions)
+      event({{"index", 0},
+             {"delta", {{"role", "assistant"}, {"content", ""}}},
+             {"finish_reason", nullptr}},
+            false);
     for (const auto& w : words) {
-      if (completions) event({{"index", 0}, {"text", w}, {"finish_reason", nullptr}}, false);
-      else event({{"index", 0}, {"delta", {{"content", w}}}, {"finish_reason", nullptr}}, false);
+      if (completions)
+        event({{"index", 0}, {"text", w}, {"finish_reason", nullptr}}, false);
+      else
+        event({{"index", 0}, {"delta", {{"content", w}}}, {"finish_reason", nullptr}}, false);
     }
-    if (completions) event({{"index", 0}, {"text", ""}, {"finish_reason", finish}}, false);
-    else event({{"index", 0}, {"delta", Json::object()}, {"finish_reason", finish}}, false);
+    if (completions)
+      event({{"index", 0}, {"text", ""}, {"finish_reason", finish}}, false);
+    else
+      event({{"index", 0}, {"delta", Json::object()}, {"finish_reason", finish}}, false);
     const auto& so = body.value("stream_options", Json::object());
     if (so.is_object() && so.value("include_usage", false)) event(Json(), true);
     events.push_back("data: [DONE]\n\n");

@@ -16,7 +16,8 @@ Result<Json, ApiError> toOllamaMessages(const Json& messages, std::string_view p
   for (std::size_t i = 0; i < messages.size(); ++i) {
     const auto& m = messages[i];
     const std::string path = "messages[" + std::to_string(i) + "]";
-    if (!m.is_object()) return Result<Json, ApiError>::failure(ApiError::badRequest("expected an object", path));
+    if (!m.is_object())
+      return Result<Json, ApiError>::failure(ApiError::badRequest("expected an object", path));
     Json msg = {{"role", m.value("role", "user")}};
     const Json content = m.value("content", Json());
     if (content.is_array()) {
@@ -27,16 +28,19 @@ Result<Json, ApiError> toOllamaMessages(const Json& messages, std::string_view p
         const std::string part_path = path + ".content[" + std::to_string(j) + "]";
         if (type == "image_url") {
           const Json iu = part.value("image_url", Json::object());
-          std::string url = iu.is_object() ? iu.value("url", "") : (iu.is_string() ? iu.get<std::string>() : "");
+          std::string url =
+              iu.is_object() ? iu.value("url", "") : (iu.is_string() ? iu.get<std::string>() : "");
           auto marker = url.find(";base64,");
           if (url.rfind("data:", 0) != 0 || marker == std::string::npos) {
             return Result<Json, ApiError>::failure(ApiError::badRequest(
-                std::string(provider) + " accepts only base64 data: URLs for images", part_path + ".image_url.url"));
+                std::string(provider) + " accepts only base64 data: URLs for images",
+                part_path + ".image_url.url"));
           }
           images.push_back(url.substr(marker + 8));
         } else if (type != "text") {
           return Result<Json, ApiError>::failure(ApiError::badRequest(
-              "content part type '" + type + "' is not supported by " + std::string(provider), part_path + ".type"));
+              "content part type '" + type + "' is not supported by " + std::string(provider),
+              part_path + ".type"));
         }
       }
       msg["content"] = contentText(content);
@@ -53,7 +57,8 @@ Result<Json, ApiError> toOllamaMessages(const Json& messages, std::string_view p
           Json parsed;
           if (json::parse(fn["arguments"].get<std::string>(), parsed)) args = std::move(parsed);
         }
-        calls.push_back({{"function", {{"name", fn.value("name", "")}, {"arguments", std::move(args)}}}});
+        calls.push_back(
+            {{"function", {{"name", fn.value("name", "")}, {"arguments", std::move(args)}}}});
       }
       msg["tool_calls"] = std::move(calls);
     }
@@ -71,7 +76,9 @@ Json toolCallsFromOllama(const Json& message, bool with_index) {
     const Json fn = tc.value("function", Json::object());
     Json call = {{"id", newCompletionId("call_")},
                  {"type", "function"},
-                 {"function", {{"name", fn.value("name", "")}, {"arguments", json::dump(fn.value("arguments", Json::object()))}}}};
+                 {"function",
+                  {{"name", fn.value("name", "")},
+                   {"arguments", json::dump(fn.value("arguments", Json::object()))}}}};
     if (with_index) call["index"] = index;
     ++index;
     calls.push_back(std::move(call));
@@ -96,15 +103,19 @@ Usage usageFromOllama(const Json& body) {
 class OllamaStreamDecoder : public StreamDecoder {
  public:
   OllamaStreamDecoder(RouteType type, std::string model)
-      : type_(type), id_(newCompletionId(type == RouteType::Completions ? "cmpl-" : "chatcmpl-")),
-        created_(unixNow()), model_(std::move(model)) {}
+      : type_(type),
+        id_(newCompletionId(type == RouteType::Completions ? "cmpl-" : "chatcmpl-")),
+        created_(unixNow()),
+        model_(std::move(model)) {}
 
   Status onEvent(std::string_view, std::string_view data, ChunkSink& out) override {
     Json line;
-    if (!json::parse(data, line) || !line.is_object()) return Status::error("upstream sent a stream line that is not JSON");
+    if (!json::parse(data, line) || !line.is_object())
+      return Status::error("upstream sent a stream line that is not JSON");
     if (line.contains("error")) {
-      return Status::error("upstream error mid-stream: " +
-                           (line["error"].is_string() ? line["error"].get<std::string>() : json::dump(line["error"])));
+      return Status::error("upstream error mid-stream: " + (line["error"].is_string()
+                                                                ? line["error"].get<std::string>()
+                                                                : json::dump(line["error"])));
     }
     if (line.contains("model") && line["model"].is_string()) model_ = line["model"];
     const bool done = line.value("done", false);
@@ -139,7 +150,8 @@ class OllamaStreamDecoder : public StreamDecoder {
   }
 
   Status onEnd(ChunkSink&) override {
-    if (!done_) return Status::error("upstream stream ended before done:true; the answer is incomplete");
+    if (!done_)
+      return Status::error("upstream stream ended before done:true; the answer is incomplete");
     return {};
   }
 
@@ -156,17 +168,21 @@ class OllamaStreamDecoder : public StreamDecoder {
 
 class OllamaProvider : public Provider {
  public:
-  OllamaProvider(std::string name, std::string default_base) : name_(std::move(name)), base_(std::move(default_base)) {}
+  OllamaProvider(std::string name, std::string default_base)
+      : name_(std::move(name)), base_(std::move(default_base)) {}
   std::string_view name() const override { return name_; }
   Framing framing(const Target&) const override { return Framing::NdJson; }
   bool supports(RouteType) const override { return true; }
 
-  void checkTarget(const Target& target, RouteType, std::vector<std::pair<std::string, std::string>>& errors) const override {
+  void checkTarget(const Target& target, RouteType,
+                   std::vector<std::pair<std::string, std::string>>& errors) const override {
     if (base_.empty() && target.options.upstream_url.empty())
-      errors.emplace_back("model.options.upstream_url", "must set 'model.options.upstream_url' for self-hosted providers/models");
+      errors.emplace_back("model.options.upstream_url",
+                          "must set 'model.options.upstream_url' for self-hosted providers/models");
   }
 
-  Result<proxy::UpstreamRequest, ApiError> buildRequest(const ProxyCall& call, const Target& target) const override {
+  Result<proxy::UpstreamRequest, ApiError> buildRequest(const ProxyCall& call,
+                                                        const Target& target) const override {
     using R = Result<proxy::UpstreamRequest, ApiError>;
     const Json& in = *call.body;
     proxy::UpstreamRequest req;
@@ -199,7 +215,8 @@ class OllamaProvider : public Provider {
       body["prompt"] = in.value("prompt", Json(""));
     }
     Json options = Json::object();
-    applyOptions(options, in, target.options, OptionKeys{"num_predict", "temperature", "top_p", "top_k"});
+    applyOptions(options, in, target.options,
+                 OptionKeys{"num_predict", "temperature", "top_p", "top_k"});
     auto copy = [&](const char* from, const char* to) {
       if (in.contains(from) && !in[from].is_null()) options[to] = in[from];
     };
@@ -222,15 +239,17 @@ class OllamaProvider : public Provider {
       } else if (type == "json_schema") {
         body["format"] = rf.value("json_schema", Json::object()).value("schema", Json::object());
       } else if (type != "text") {
-        return R::failure(ApiError::badRequest("response_format type '" + type + "' is not supported by " + name_,
-                                               "response_format.type"));
+        return R::failure(
+            ApiError::badRequest("response_format type '" + type + "' is not supported by " + name_,
+                                 "response_format.type"));
       }
     }
     req.body = serializeBody(body, call);
     return req;
   }
 
-  Result<ProviderReply, ApiError> parseResponse(const ProxyCall& call, std::string& raw, const Target&) const override {
+  Result<ProviderReply, ApiError> parseResponse(const ProxyCall& call, std::string& raw,
+                                                const Target&) const override {
     using R = Result<ProviderReply, ApiError>;
     ProviderReply reply;
     if (call.route_type == RouteType::Preserve) {
@@ -247,18 +266,24 @@ class OllamaProvider : public Provider {
         return R::failure(ApiError::badGateway("upstream " + name_ + " returned no 'embeddings'"));
       Json data = Json::array();
       int i = 0;
-      for (const auto& e : body["embeddings"]) data.push_back({{"object", "embedding"}, {"index", i++}, {"embedding", e}});
+      for (const auto& e : body["embeddings"])
+        data.push_back({{"object", "embedding"}, {"index", i++}, {"embedding", e}});
       reply.usage.prompt_tokens = body.value("prompt_eval_count", 0LL);
       reply.usage.completion_tokens = 0;
-      out = {{"object", "list"}, {"data", std::move(data)}, {"model", model},
-             {"usage", {{"prompt_tokens", reply.usage.prompt_tokens}, {"total_tokens", reply.usage.prompt_tokens}}}};
+      out = {{"object", "list"},
+             {"data", std::move(data)},
+             {"model", model},
+             {"usage",
+              {{"prompt_tokens", reply.usage.prompt_tokens},
+               {"total_tokens", reply.usage.prompt_tokens}}}};
     } else {
       reply.usage = usageFromOllama(body);
       Completion answer;
       answer.model = model;
       answer.usage = reply.usage;
       if (call.route_type == RouteType::Completions) {
-        if (!body.contains("response")) return R::failure(ApiError::badGateway("upstream " + name_ + " returned no 'response'"));
+        if (!body.contains("response"))
+          return R::failure(ApiError::badGateway("upstream " + name_ + " returned no 'response'"));
         answer.text = body.value("response", "");
         answer.finish_reason = finishReason(body, false);
       } else {
@@ -275,7 +300,8 @@ class OllamaProvider : public Provider {
     return reply;
   }
 
-  std::unique_ptr<StreamDecoder> newStreamDecoder(const ProxyCall& call, const Target&) const override {
+  std::unique_ptr<StreamDecoder> newStreamDecoder(const ProxyCall& call,
+                                                  const Target&) const override {
     return std::make_unique<OllamaStreamDecoder>(call.route_type, call.model);
   }
 

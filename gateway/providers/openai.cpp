@@ -5,9 +5,13 @@
 namespace aigw::providers::builtin {
 
 const Provider& openai() {
-  static const OpenAICompatProvider provider(OpenAICompatSpec{
-      "openai", "https://api.openai.com/v1/chat/completions", "https://api.openai.com/v1/completions",
-      "https://api.openai.com/v1/embeddings", true, {}});
+  static const OpenAICompatProvider provider(
+      OpenAICompatSpec{"openai",
+                       "https://api.openai.com/v1/chat/completions",
+                       "https://api.openai.com/v1/completions",
+                       "https://api.openai.com/v1/embeddings",
+                       true,
+                       {}});
   return provider;
 }
 

@@ -7,10 +7,14 @@ namespace aigw::providers {
 
 bool OpenAICompatProvider::supports(RouteType type) const {
   switch (type) {
-    case RouteType::Chat: return true;
-    case RouteType::Completions: return true;
-    case RouteType::Embeddings: return true;
-    case RouteType::Preserve: return true;
+    case RouteType::Chat:
+      return true;
+    case RouteType::Completions:
+      return true;
+    case RouteType::Embeddings:
+      return true;
+    case RouteType::Preserve:
+      return true;
   }
   return false;
 }
@@ -18,16 +22,21 @@ bool OpenAICompatProvider::supports(RouteType type) const {
 std::string OpenAICompatProvider::defaultUrl(const Target& target, RouteType type) const {
   if (spec_.url_for) return spec_.url_for(target, type);
   switch (type) {
-    case RouteType::Chat: return spec_.chat_url;
-    case RouteType::Completions: return spec_.completions_url;
-    case RouteType::Embeddings: return spec_.embeddings_url;
-    case RouteType::Preserve: return spec_.chat_url;
+    case RouteType::Chat:
+      return spec_.chat_url;
+    case RouteType::Completions:
+      return spec_.completions_url;
+    case RouteType::Embeddings:
+      return spec_.embeddings_url;
+    case RouteType::Preserve:
+      return spec_.chat_url;
   }
   return {};
 }
 
-void OpenAICompatProvider::checkTarget(const Target& target, RouteType type,
-                                       std::vector<std::pair<std::string, std::string>>& errors) const {
+void OpenAICompatProvider::checkTarget(
+    const Target& target, RouteType type,
+    std::vector<std::pair<std::string, std::string>>& errors) const {
   if (target.options.upstream_url.empty() && defaultUrl(target, type).empty()) {
     errors.emplace_back("model.options.upstream_url",
                         "provider " + spec_.name + " has no default endpoint for " +
@@ -35,8 +44,8 @@ void OpenAICompatProvider::checkTarget(const Target& target, RouteType type,
   }
 }
 
-Result<proxy::UpstreamRequest, ApiError> OpenAICompatProvider::buildRequest(const ProxyCall& call,
-                                                                         const Target& target) const {
+Result<proxy::UpstreamRequest, ApiError> OpenAICompatProvider::buildRequest(
+    const ProxyCall& call, const Target& target) const {
   proxy::UpstreamRequest req;
   req.url = resolveUrl(target, defaultUrl(target, call.route_type), call);
   req.headers = jsonRequestHeaders(call.stream);
@@ -75,7 +84,9 @@ class PassThroughScan : public nlohmann::json_sax<nlohmann::json> {
   bool boolean(bool) override { return true; }
   bool number_integer(number_integer_t v) override { return count(static_cast<long long>(v)); }
   bool number_unsigned(number_unsigned_t v) override { return count(static_cast<long long>(v)); }
-  bool number_float(number_float_t v, const string_t&) override { return count(static_cast<long long>(v)); }
+  bool number_float(number_float_t v, const string_t&) override {
+    return count(static_cast<long long>(v));
+  }
   bool string(string_t&) override { return true; }
   bool binary(binary_t&) override { return true; }
   bool start_object(std::size_t) override {
@@ -105,13 +116,17 @@ class PassThroughScan : public nlohmann::json_sax<nlohmann::json> {
     if (depth_ <= 2) key_ = k;
     return true;
   }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
 
  private:
   bool count(long long v) {
     if (in_usage_ && depth_ == 2) {
-      if (key_ == "prompt_tokens") usage.prompt_tokens = v;
-      else if (key_ == "completion_tokens") usage.completion_tokens = v;
+      if (key_ == "prompt_tokens")
+        usage.prompt_tokens = v;
+      else if (key_ == "completion_tokens")
+        usage.completion_tokens = v;
     }
     return true;
   }
@@ -122,15 +137,18 @@ class PassThroughScan : public nlohmann::json_sax<nlohmann::json> {
 
 }  // namespace
 
-Result<ProviderReply, ApiError> OpenAICompatProvider::parseResponse(const ProxyCall& call, std::string& body,
+Result<ProviderReply, ApiError> OpenAICompatProvider::parseResponse(const ProxyCall& call,
+                                                                    std::string& body,
                                                                     const Target&) const {
   using R = Result<ProviderReply, ApiError>;
   PassThroughScan scan;
   if (!nlohmann::json::sax_parse(body, &scan) || !scan.is_object)
-    return R::failure(ApiError::badGateway("upstream " + spec_.name + " returned a response that is not a JSON object"));
+    return R::failure(ApiError::badGateway("upstream " + spec_.name +
+                                           " returned a response that is not a JSON object"));
   const bool embeddings = call.route_type == RouteType::Embeddings;
   if (call.route_type != RouteType::Preserve && !(embeddings ? scan.has_data : scan.has_choices)) {
-    return R::failure(ApiError::badGateway("upstream " + spec_.name + " returned a response without '" +
+    return R::failure(ApiError::badGateway("upstream " + spec_.name +
+                                           " returned a response without '" +
                                            (embeddings ? "data" : "choices") + "' for " +
                                            std::string(routeTypeName(call.route_type))));
   }
@@ -181,7 +199,8 @@ class OpenAIStreamDecoder : public StreamDecoder {
   }
 
   Status onEnd(ChunkSink&) override {
-    if (!done_) return Status::error("upstream stream ended before [DONE]; the answer is incomplete");
+    if (!done_)
+      return Status::error("upstream stream ended before [DONE]; the answer is incomplete");
     return {};
   }
 
@@ -196,7 +215,8 @@ std::unique_ptr<StreamDecoder> newOpenAIStreamDecoder(const ProxyCall& call) {
   return std::make_unique<OpenAIStreamDecoder>(call.client_wants_usage);
 }
 
-std::unique_ptr<StreamDecoder> OpenAICompatProvider::newStreamDecoder(const ProxyCall& call, const Target&) const {
+std::unique_ptr<StreamDecoder> OpenAICompatProvider::newStreamDecoder(const ProxyCall& call,
+                                                                      const Target&) const {
   return newOpenAIStreamDecoder(call);
 }
 

@@ -12,7 +12,7 @@ namespace aigw::providers {
 
 struct OpenAICompatSpec {
   std::string name;
-  std::string chat_url;         // default endpoints; empty = needs upstream_url
+  std::string chat_url;  // default endpoints; empty = needs upstream_url
   std::string completions_url;
   std::string embeddings_url;
   bool request_stream_usage = true;  // add stream_options.include_usage when streaming
@@ -25,9 +25,12 @@ class OpenAICompatProvider : public Provider {
   explicit OpenAICompatProvider(OpenAICompatSpec spec) : spec_(std::move(spec)) {}
   std::string_view name() const override { return spec_.name; }
   bool supports(RouteType type) const override;
-  void checkTarget(const Target&, RouteType, std::vector<std::pair<std::string, std::string>>& errors) const override;
-  Result<proxy::UpstreamRequest, ApiError> buildRequest(const ProxyCall&, const Target&) const override;
-  Result<ProviderReply, ApiError> parseResponse(const ProxyCall&, std::string& body, const Target&) const override;
+  void checkTarget(const Target&, RouteType,
+                   std::vector<std::pair<std::string, std::string>>& errors) const override;
+  Result<proxy::UpstreamRequest, ApiError> buildRequest(const ProxyCall&,
+                                                        const Target&) const override;
+  Result<ProviderReply, ApiError> parseResponse(const ProxyCall&, std::string& body,
+                                                const Target&) const override;
   std::unique_ptr<StreamDecoder> newStreamDecoder(const ProxyCall&, const Target&) const override;
 
  protected:

@@ -7,8 +7,8 @@
 // A StreamDecoder is created per upstream stream and used by one thread only.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -80,7 +80,8 @@ struct Usage {
   long long completion_tokens = -1;
   bool known() const { return prompt_tokens >= 0 || completion_tokens >= 0; }
   long long total() const {
-    return (prompt_tokens > 0 ? prompt_tokens : 0) + (completion_tokens > 0 ? completion_tokens : 0);
+    return (prompt_tokens > 0 ? prompt_tokens : 0) +
+           (completion_tokens > 0 ? completion_tokens : 0);
   }
 };
 
@@ -120,24 +121,29 @@ class Provider {
   // Route types this provider can translate (preserve is always allowed).
   virtual bool supports(RouteType type) const = 0;
   // Config-time checks beyond the schema (e.g. azure needs azure_instance); message per field.
-  virtual void checkTarget(const Target&, RouteType, std::vector<std::pair<std::string, std::string>>&) const {}
+  virtual void checkTarget(const Target&, RouteType,
+                           std::vector<std::pair<std::string, std::string>>&) const {}
 
-  virtual Result<proxy::UpstreamRequest, ApiError> buildRequest(const ProxyCall&, const Target&) const = 0;
+  virtual Result<proxy::UpstreamRequest, ApiError> buildRequest(const ProxyCall&,
+                                                                const Target&) const = 0;
   // Translates a 2xx body; `body` may be moved from.
   virtual Result<ProviderReply, ApiError> parseResponse(const ProxyCall&, std::string& body,
                                                         const Target&) const = 0;
-  virtual std::unique_ptr<StreamDecoder> newStreamDecoder(const ProxyCall&, const Target&) const = 0;
+  virtual std::unique_ptr<StreamDecoder> newStreamDecoder(const ProxyCall&,
+                                                          const Target&) const = 0;
   // Turns a non-2xx upstream answer into the client's error; the status is kept.
   virtual ApiError parseError(int status, std::string_view body) const;
   // The same with the response headers, for providers that put the error type there
   // (Bedrock's x-amzn-ErrorType); the proxy calls this one.
-  virtual ApiError parseErrorResponse(int status, std::string_view body, const proxy::Headers& headers) const {
+  virtual ApiError parseErrorResponse(int status, std::string_view body,
+                                      const proxy::Headers& headers) const {
     (void)headers;
     return parseError(status, body);
   }
 
   // An in-process answer instead of an HTTP exchange (the mock provider); null = go upstream.
-  virtual std::unique_ptr<proxy::UpstreamResponse> localExchange(const proxy::UpstreamRequest&) const {
+  virtual std::unique_ptr<proxy::UpstreamResponse> localExchange(
+      const proxy::UpstreamRequest&) const {
     return nullptr;
   }
 };

@@ -11,7 +11,9 @@ struct Entry {
   const Provider& (*get)();
 };
 
-const Provider& ollamaProvider() { return builtin::ollamaNative("ollama"); }
+const Provider& ollamaProvider() {
+  return builtin::ollamaNative("ollama");
+}
 
 // Providers whose wire format is chosen by an option resolve through resolveProvider().
 const Entry kProviders[] = {

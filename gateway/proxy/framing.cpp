@@ -20,7 +20,8 @@ class SseFramer : public Framer {
       if (Status s = onLine(line, on_event); !s) return s;
     }
     compact();
-    if (buf_.size() - pos_ + data_.size() > kMaxEventBytes) return Status::error("upstream stream event too large");
+    if (buf_.size() - pos_ + data_.size() > kMaxEventBytes)
+      return Status::error("upstream stream event too large");
     return {};
   }
 
@@ -116,10 +117,13 @@ class NdJsonFramer : public Framer {
 
 std::unique_ptr<Framer> newFramer(providers::Framing framing) {
   switch (framing) {
-    case providers::Framing::NdJson: return std::make_unique<NdJsonFramer>();
-    case providers::Framing::AwsEventStream: return newAwsEventStreamFramer();
+    case providers::Framing::NdJson:
+      return std::make_unique<NdJsonFramer>();
+    case providers::Framing::AwsEventStream:
+      return newAwsEventStreamFramer();
     case providers::Framing::Sse:
-    default: return std::make_unique<SseFramer>();
+    default:
+      return std::make_unique<SseFramer>();
   }
 }
 

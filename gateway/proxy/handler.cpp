@@ -2,12 +2,12 @@
 
 #include "config/router.hpp"
 #include "core/json.hpp"
-#include "plugins/plugin.hpp"
-#include "proxy/framing.hpp"
-#include "proxy/request_context.hpp"
 #include "observability/access_log.hpp"
 #include "observability/metrics.hpp"
 #include "observability/record.hpp"
+#include "plugins/plugin.hpp"
+#include "proxy/framing.hpp"
+#include "proxy/request_context.hpp"
 
 namespace aigw::proxy {
 
@@ -18,9 +18,9 @@ constexpr std::size_t kMaxResponseBody = 64u << 20;
 
 ApiError fromUpstreamFailure(const UpstreamError& e, std::string_view provider) {
   std::string what = "upstream " + std::string(provider) + ": " + e.message;
-  return e.kind == UpstreamFailure::Timeout ? ApiError::gatewayTimeout(std::move(what)) : ApiError::badGateway(std::move(what));
+  return e.kind == UpstreamFailure::Timeout ? ApiError::gatewayTimeout(std::move(what))
+                                            : ApiError::badGateway(std::move(what));
 }
-
 
 // Writes OpenAI chunks to the client as SSE events. Events decoded from one upstream read go
 // out in one socket write: each still leaves as soon as the upstream sent it, without a
@@ -68,7 +68,8 @@ struct StreamState {
 };
 
 std::string errorEvent(const std::string& message, const char* type) {
-  nlohmann::json e = {{"error", {{"message", message}, {"type", type}, {"code", nullptr}, {"param", nullptr}}}};
+  nlohmann::json e = {
+      {"error", {{"message", message}, {"type", type}, {"code", nullptr}, {"param", nullptr}}}};
   return "data: " + json::dump(e) + "\n\n";
 }
 
@@ -82,7 +83,9 @@ bool pumpStream(StreamState& st, httplib::DataSink& sink) {
   auto flush = [&] {
     const bool ok = out.flush();
     if (st.ctx->first_byte_ms < 0 && out.flushedAny())
-      st.ctx->first_byte_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - st.ctx->started).count();
+      st.ctx->first_byte_ms = std::chrono::duration<double, std::milli>(
+                                  std::chrono::steady_clock::now() - st.ctx->started)
+                                  .count();
     return ok;
   };
   std::string chunk;
@@ -97,7 +100,8 @@ bool pumpStream(StreamState& st, httplib::DataSink& sink) {
     }
   }
   if (status && st.upstream->error().kind != UpstreamFailure::None) {
-    status = Status::error("upstream " + st.ctx->ai->provider_name + ": " + st.upstream->error().message);
+    status = Status::error("upstream " + st.ctx->ai->provider_name + ": " +
+                           st.upstream->error().message);
   }
   if (status) status = st.framer->finish(on_event);
   if (status) status = st.decoder->onEnd(out);
@@ -117,25 +121,29 @@ bool pumpStream(StreamState& st, httplib::DataSink& sink) {
 }
 
 void setModelHeader(httplib::Response& res, const AiCall& ai) {
-  if (ai.model_name_header) res.set_header("X-Kong-LLM-Model", ai.provider_name + "/" + ai.call.model);
+  if (ai.model_name_header)
+    res.set_header("X-Kong-LLM-Model", ai.provider_name + "/" + ai.call.model);
 }
 
 }  // namespace
 
 void writeError(httplib::Response& res, const ApiError& error) {
   res.status = error.status;
-  if (error.retry_after_seconds >= 0) res.set_header("Retry-After", std::to_string(error.retry_after_seconds));
+  if (error.retry_after_seconds >= 0)
+    res.set_header("Retry-After", std::to_string(error.retry_after_seconds));
   res.set_content(error.toJson(), "application/json");
 }
 
 void ProxyHandler::fail(RequestContext& ctx, httplib::Response& res,
-                        const std::vector<const config::PluginInstance*>& chain, const ApiError& error) const {
+                        const std::vector<const config::PluginInstance*>& chain,
+                        const ApiError& error) const {
   writeError(res, error);
   ctx.outcome = error.message;
   finish(ctx, chain, error.status);
 }
 
-void ProxyHandler::finish(RequestContext& ctx, const std::vector<const config::PluginInstance*>& chain,
+void ProxyHandler::finish(RequestContext& ctx,
+                          const std::vector<const config::PluginInstance*>& chain,
                           int status) const {
   ctx.status = status;
   for (auto it = chain.rbegin(); it != chain.rend(); ++it) (*it)->impl->onLog(ctx);
@@ -161,7 +169,13 @@ void ProxyHandler::handle(const httplib::Request& req, httplib::Response& res) c
     return;
   }
   if (!ctx->ai) {
-    fail(*ctx, res, chain, ApiError{503, "route has no ai-proxy plugin; aigw proxies AI routes only", "api_error", {}, "no_upstream", -1});
+    fail(*ctx, res, chain,
+         ApiError{503,
+                  "route has no ai-proxy plugin; aigw proxies AI routes only",
+                  "api_error",
+                  {},
+                  "no_upstream",
+                  -1});
     return;
   }
 
@@ -189,10 +203,11 @@ void ProxyHandler::handle(const httplib::Request& req, httplib::Response& res) c
   if (!ai.call.stream) {
     std::string body;
     if (!up->readAll(body, kMaxResponseBody)) {
-      fail(*ctx, res, chain, up->error().kind == UpstreamFailure::None
-                          ? ApiError::badGateway("upstream " + ai.provider_name + " response exceeds " +
-                                                 std::to_string(kMaxResponseBody) + " bytes")
-                          : fromUpstreamFailure(up->error(), ai.provider_name));
+      fail(*ctx, res, chain,
+           up->error().kind == UpstreamFailure::None
+               ? ApiError::badGateway("upstream " + ai.provider_name + " response exceeds " +
+                                      std::to_string(kMaxResponseBody) + " bytes")
+               : fromUpstreamFailure(up->error(), ai.provider_name));
       return;
     }
     auto reply = ai.provider->parseResponse(ai.call, body, *ai.target);
@@ -222,7 +237,8 @@ void ProxyHandler::handle(const httplib::Request& req, httplib::Response& res) c
   st->ctx = std::move(ctx);
   res.status = 200;
   res.set_chunked_content_provider(
-      "text/event-stream", [st](std::size_t, httplib::DataSink& sink) { return pumpStream(*st, sink); },
+      "text/event-stream",
+      [st](std::size_t, httplib::DataSink& sink) { return pumpStream(*st, sink); },
       [st](bool) {
         // The upstream connection is released here, on the worker thread, after the last write.
         st->upstream.reset();

@@ -12,7 +12,7 @@
 namespace aigw::observability {
 class AccessLog;
 class Metrics;
-}
+}  // namespace aigw::observability
 
 namespace aigw::proxy {
 
@@ -20,17 +20,18 @@ struct RequestContext;
 
 class ProxyHandler {
  public:
-  ProxyHandler(const config::ConfigStore& store, UpstreamClient& client, observability::Metrics& metrics,
-               observability::AccessLog* access_log = nullptr)
+  ProxyHandler(const config::ConfigStore& store, UpstreamClient& client,
+               observability::Metrics& metrics, observability::AccessLog* access_log = nullptr)
       : store_(store), client_(client), metrics_(metrics), access_log_(access_log) {}
   void handle(const httplib::Request& req, httplib::Response& res) const;
 
   // The end of every request: plugins' log phase (reverse order), then the access log line.
-  void finish(RequestContext& ctx, const std::vector<const config::PluginInstance*>& chain, int status) const;
+  void finish(RequestContext& ctx, const std::vector<const config::PluginInstance*>& chain,
+              int status) const;
 
  private:
-  void fail(RequestContext& ctx, httplib::Response& res, const std::vector<const config::PluginInstance*>& chain,
-            const ApiError& error) const;
+  void fail(RequestContext& ctx, httplib::Response& res,
+            const std::vector<const config::PluginInstance*>& chain, const ApiError& error) const;
   const config::ConfigStore& store_;
   UpstreamClient& client_;
   observability::Metrics& metrics_;

@@ -73,9 +73,9 @@ class UpstreamResponse {
 
 struct UpstreamClientOptions {
   bool verify_tls = true;
-  std::string ca_file;                  // extra CA bundle (PEM), e.g. for tests; empty = none
-  int max_idle_per_host = 64;           // pooled idle connections per scheme://host:port
-  int idle_keepalive_ms = 30000;        // pooled connections older than this are dropped
+  std::string ca_file;            // extra CA bundle (PEM), e.g. for tests; empty = none
+  int max_idle_per_host = 64;     // pooled idle connections per scheme://host:port
+  int idle_keepalive_ms = 30000;  // pooled connections older than this are dropped
 };
 
 class UpstreamClient {

@@ -39,7 +39,8 @@ void bedrockErrorHeaders(int status, std::vector<std::pair<std::string, std::str
                      : status == 408 ? "ModelTimeoutException"
                      : status >= 500 ? "InternalServerException"
                                      : "ValidationException";
-  headers.emplace_back("x-amzn-ErrorType", std::string(type) + ":http://internal.amazon.com/coral/com.amazon.bedrock/");
+  headers.emplace_back("x-amzn-ErrorType",
+                       std::string(type) + ":http://internal.amazon.com/coral/com.amazon.bedrock/");
 }
 
 // ---- the event stream encoder (an independent implementation from the gateway's framer) ----
@@ -211,7 +212,8 @@ Reply converseStream(const Call& call) {
 std::vector<Dialect> bedrockDialects() {
   return {
       {"bedrock", "POST", "/converse", converse, bedrockErrorBody, bedrockErrorHeaders},
-      {"bedrock", "POST", "/converse-stream", converseStream, bedrockErrorBody, bedrockErrorHeaders},
+      {"bedrock", "POST", "/converse-stream", converseStream, bedrockErrorBody,
+       bedrockErrorHeaders},
   };
 }
 

@@ -47,7 +47,8 @@ struct Dialect {
   // The body of an error in this dialect's own shape (the message is the same everywhere).
   std::string (*error_body)(int status, const std::string& message);
   // Headers that come with an error in this dialect (Bedrock's x-amzn-ErrorType); may be null.
-  void (*error_headers)(int status, std::vector<std::pair<std::string, std::string>>& headers) = nullptr;
+  void (*error_headers)(int status,
+                        std::vector<std::pair<std::string, std::string>>& headers) = nullptr;
 };
 
 std::vector<Dialect> ollamaDialects();

@@ -19,10 +19,14 @@ struct Node {
   int port = freePort(), admin_port = freePort();
   std::unique_ptr<Process> process;
 
-  explicit Node(std::string dir, std::vector<std::string> extra = {}) : data_dir(std::move(dir)) { start(std::move(extra)); }
+  explicit Node(std::string dir, std::vector<std::string> extra = {}) : data_dir(std::move(dir)) {
+    start(std::move(extra));
+  }
   void start(std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv = {AIGW_BINARY, "serve", "--listen", "127.0.0.1:" + std::to_string(port),
-                                     "--admin-listen", "127.0.0.1:" + std::to_string(admin_port), "--data-dir", data_dir};
+    std::vector<std::string> argv = {AIGW_BINARY,      "serve",
+                                     "--listen",       "127.0.0.1:" + std::to_string(port),
+                                     "--admin-listen", "127.0.0.1:" + std::to_string(admin_port),
+                                     "--data-dir",     data_dir};
     argv.insert(argv.end(), extra.begin(), extra.end());
     process = std::make_unique<Process>(argv);
     REQUIRE_MESSAGE(waitForPort(admin_port, 10000), process->log());
@@ -34,7 +38,8 @@ struct Node {
   }
   int chat(const std::string& path) const {
     httplib::Client c("127.0.0.1", port);
-    auto r = c.Post(path.c_str(), R"({"messages":[{"role":"user","content":"hi"}]})", "application/json");
+    auto r = c.Post(path.c_str(), R"({"messages":[{"role":"user","content":"hi"}]})",
+                    "application/json");
     return r ? r->status : 0;
   }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(admin_port); }
@@ -64,7 +69,9 @@ TEST_CASE("Kong's guide with curl form data: service -> route -> ai-proxy plugin
   REQUIRE(svc);
   CHECK(svc->status == 201);
   CHECK(Json::parse(svc->body)["host"] == "localhost");
-  auto route = admin.Post("/services/ai-svc/routes", form({{"name", "openai-chat"}, {"paths[]", "~/openai-chat$"}, {"methods[]", "POST"}}));
+  auto route = admin.Post(
+      "/services/ai-svc/routes",
+      form({{"name", "openai-chat"}, {"paths[]", "~/openai-chat$"}, {"methods[]", "POST"}}));
   REQUIRE(route);
   CHECK(route->status == 201);
   CHECK(Json::parse(route->body)["paths"] == Json::array({"~/openai-chat$"}));
@@ -94,7 +101,12 @@ TEST_CASE("Kong's guide with curl form data: service -> route -> ai-proxy plugin
     CHECK(Json::parse(admin.Get("/services/ai-svc/routes")->body)["data"].size() == 1);
     CHECK(Json::parse(admin.Get("/routes/openai-chat/plugins")->body)["data"].size() == 1);
     for (int i = 0; i < 3; ++i)
-      admin.Post("/services", Json{{"name", "s" + std::to_string(i)}, {"url", "http://x"}, {"tags", {i == 1 ? "blue" : "red"}}}.dump(), "application/json");
+      admin.Post("/services",
+                 Json{{"name", "s" + std::to_string(i)},
+                      {"url", "http://x"},
+                      {"tags", {i == 1 ? "blue" : "red"}}}
+                     .dump(),
+                 "application/json");
     auto page = Json::parse(admin.Get("/services?size=2")->body);
     CHECK(page["data"].size() == 2);
     CHECK(page["next"] == "/services?offset=2&size=2");
@@ -107,12 +119,14 @@ TEST_CASE("Kong's guide with curl form data: service -> route -> ai-proxy plugin
     auto dup = admin.Post("/services", form({{"name", "ai-svc"}, {"url", "http://x"}}));
     CHECK(dup->status == 409);
     CHECK(Json::parse(dup->body)["name"] == "unique constraint violation");
-    auto bad = admin.Patch("/plugins/" + pj["id"].get<std::string>(), R"({"config":{"model":{"provider":"opneai"}}})", "application/json");
+    auto bad = admin.Patch("/plugins/" + pj["id"].get<std::string>(),
+                           R"({"config":{"model":{"provider":"opneai"}}})", "application/json");
     REQUIRE(bad);
     CHECK(bad->status == 400);
     auto bj = Json::parse(bad->body);
     CHECK(bj["name"] == "schema violation");
-    CHECK(bj["fields"]["config"]["model"]["provider"].get<std::string>().rfind("unknown provider \"opneai\"", 0) == 0);
+    CHECK(bj["fields"]["config"]["model"]["provider"].get<std::string>().rfind(
+              "unknown provider \"opneai\"", 0) == 0);
     CHECK(node.chat("/openai-chat") == 200);
     auto referenced = admin.Delete("/services/ai-svc");
     CHECK(referenced->status == 400);
@@ -120,7 +134,8 @@ TEST_CASE("Kong's guide with curl form data: service -> route -> ai-proxy plugin
     CHECK(not_json->status == 400);
   }
   SUBCASE("PATCH, PUT upsert, DELETE cascade") {
-    auto patched = admin.Patch("/routes/openai-chat", R"({"paths":["/renamed"]})", "application/json");
+    auto patched =
+        admin.Patch("/routes/openai-chat", R"({"paths":["/renamed"]})", "application/json");
     CHECK(patched->status == 200);
     CHECK(node.chat("/renamed") == 200);
     CHECK(node.chat("/openai-chat") == 404);
@@ -135,21 +150,30 @@ TEST_CASE("Kong's guide with curl form data: service -> route -> ai-proxy plugin
     CHECK(admin.Post("/consumers", form({{"username", "alice"}}))->status == 201);
     auto cred = admin.Post("/consumers/alice/key-auth", form({{"key", "alice-key"}}));
     CHECK(cred->status == 201);
-    CHECK(Json::parse(admin.Get("/consumers/alice/key-auth")->body)["data"][0]["key"] == "alice-key");
+    CHECK(Json::parse(admin.Get("/consumers/alice/key-auth")->body)["data"][0]["key"] ==
+          "alice-key");
     CHECK(admin.Post("/consumers/alice/key-auth", form({{"key", "alice-key"}}))->status == 409);
     CHECK(admin.Delete("/consumers/alice/key-auth/alice-key")->status == 204);
   }
   removeTempDir(dir);
 }
 
-TEST_CASE("every accepted change survives a restart; SIGKILL in a write burst leaves a valid state") {
+TEST_CASE(
+    "every accepted change survives a restart; SIGKILL in a write burst leaves a valid state") {
   const std::string dir = tempDir();
   {
     Node node(dir + "/data");
     auto admin = node.admin();
-    REQUIRE(admin.Post("/routes", Json{{"name", "r"}, {"paths", {"/r"}}}.dump(), "application/json")->status == 201);
-    REQUIRE(admin.Post("/routes/r/plugins", R"({"name":"ai-proxy","config":{"route_type":"llm/v1/chat","model":{"provider":"mock"}}})",
-                       "application/json")->status == 201);
+    REQUIRE(
+        admin.Post("/routes", Json{{"name", "r"}, {"paths", {"/r"}}}.dump(), "application/json")
+            ->status == 201);
+    REQUIRE(
+        admin
+            .Post(
+                "/routes/r/plugins",
+                R"({"name":"ai-proxy","config":{"route_type":"llm/v1/chat","model":{"provider":"mock"}}})",
+                "application/json")
+            ->status == 201);
     node.process->terminate();
   }
   {
@@ -161,9 +185,15 @@ TEST_CASE("every accepted change survives a restart; SIGKILL in a write burst le
     std::thread writer([&] {
       auto admin = node.admin();
       for (int i = 0; i < 2000 && !stop; ++i)
-        admin.Post("/services", Json{{"name", "burst-" + std::to_string(i)}, {"url", "http://x"}}.dump(), "application/json");
+        admin.Post("/services",
+                   Json{{"name", "burst-" + std::to_string(i)}, {"url", "http://x"}}.dump(),
+                   "application/json");
     });
-    REQUIRE(waitUntil([&] { return Json::parse(node.admin().Get("/services?size=1000")->body)["data"].size() >= 20; }, 10000));
+    REQUIRE(waitUntil(
+        [&] {
+          return Json::parse(node.admin().Get("/services?size=1000")->body)["data"].size() >= 20;
+        },
+        10000));
     node.process->signal(SIGKILL);
     node.process->wait(5000);
     stop = true;
@@ -181,10 +211,17 @@ TEST_CASE("50 reloads under a stream of requests: zero failed requests") {
   Node node(dir + "/data");
   auto admin = node.admin();
   auto config = [](int n) {
-    return Json{{"_format_version", "3.0"},
-                {"routes", {{{"name", "chat"}, {"paths", {"/chat"}}, {"tags", {"v" + std::to_string(n)}},
-                             {"plugins", {{{"name", "ai-proxy"}, {"config", {{"route_type", "llm/v1/chat"},
-                                                                               {"model", {{"provider", "mock"}, {"name", "m" + std::to_string(n)}}}}}}}}}}}}
+    return Json{
+        {"_format_version", "3.0"},
+        {"routes",
+         {{{"name", "chat"},
+           {"paths", {"/chat"}},
+           {"tags", {"v" + std::to_string(n)}},
+           {"plugins",
+            {{{"name", "ai-proxy"},
+              {"config",
+               {{"route_type", "llm/v1/chat"},
+                {"model", {{"provider", "mock"}, {"name", "m" + std::to_string(n)}}}}}}}}}}}}
         .dump();
   };
   REQUIRE(admin.Post("/config", config(0), "application/json")->status == 201);
@@ -195,17 +232,21 @@ TEST_CASE("50 reloads under a stream of requests: zero failed requests") {
     clients.emplace_back([&] {
       httplib::Client c("127.0.0.1", node.port);
       for (int i = 0; i < 5000 && !done; ++i) {
-        auto r = c.Post("/chat", R"({"messages":[{"role":"user","content":"x"}],"stream":true})", "application/json");
+        auto r = c.Post("/chat", R"({"messages":[{"role":"user","content":"x"}],"stream":true})",
+                        "application/json");
         (r && r->status == 200 && r->body.find("[DONE]") != std::string::npos ? ok : failed)++;
       }
     });
   }
-  for (int n = 1; n <= 50; ++n) CHECK(admin.Post("/config", config(n), "application/json")->status == 201);
+  for (int n = 1; n <= 50; ++n)
+    CHECK(admin.Post("/config", config(n), "application/json")->status == 201);
   done = true;
   for (auto& t : clients) t.join();
   CHECK(failed == 0);
   CHECK(ok > 50);
-  CHECK(Json::parse(admin.Get("/config")->body)["routes"][0]["plugins"][0]["config"]["model"]["name"] == "m50");
+  CHECK(Json::parse(
+            admin.Get("/config")->body)["routes"][0]["plugins"][0]["config"]["model"]["name"] ==
+        "m50");
   removeTempDir(dir);
 }
 
@@ -259,7 +300,9 @@ routes:
   CHECK(runCli({"reset", "--force", "--admin", node.url()}, &out) == 0);
   CHECK(node.chat("/mock") == 404);
   // Errors: invalid file -> 2; unreachable gateway -> 1 naming the URL.
-  writeFile(dir + "/bad.yaml", "_format_version: \"3.0\"\nroutes: [{name: x, paths: [/x], plugins: [{name: nope}]}]\n");
+  writeFile(
+      dir + "/bad.yaml",
+      "_format_version: \"3.0\"\nroutes: [{name: x, paths: [/x], plugins: [{name: nope}]}]\n");
   CHECK(runCli({"sync", dir + "/bad.yaml", "--admin", node.url()}, &out) == 2);
   CHECK(out.find("unknown plugin \"nope\"") != std::string::npos);
   CHECK(runCli({"dump", "--admin", "http://127.0.0.1:1"}, &out) == 1);

@@ -6,7 +6,9 @@
 using namespace aigw::test;
 using Json = nlohmann::json;
 
-TEST_CASE("an AIGateway file loads: one route per identifier, decorator from defaultPrompts, key from the Secret") {
+TEST_CASE(
+    "an AIGateway file loads: one route per identifier, decorator from defaultPrompts, key from "
+    "the Secret") {
   const std::string text = readFile(AIGW_SOURCE_DIR "/examples/aigateway.yaml");
   Gateway gw(text, {{"OPENAI_API_KEY", "sk-from-env"}});
   auto routes = Json::parse(gw.admin("/routes").body)["data"];
@@ -29,7 +31,8 @@ TEST_CASE("an AIGateway file loads: one route per identifier, decorator from def
     }
   }
   // The model is fixed per identifier, as the operator does.
-  auto own = gw.post("/devteam-chatgpt", R"({"model":"other","messages":[{"role":"user","content":"x"}]})");
+  auto own = gw.post("/devteam-chatgpt",
+                     R"({"model":"other","messages":[{"role":"user","content":"x"}]})");
   CHECK(own.status == 400);
   CHECK(own.json()["error"]["message"] == "cannot use own model - must be: gpt-4o");
   CHECK(gw.post("/devteam-chatgpt/extra", "{}").status == 404);  // exact path, like the HTTPRoute
@@ -50,8 +53,8 @@ spec:
 )");
   Process p({AIGW_BINARY, "validate", dir + "/bad.yaml"});
   REQUIRE(p.wait(10000) == 2);
-  CHECK(p.log().find("bad.yaml:9:19: spec.largeLanguageModels.cloudHosted[1].identifier: required; lower-case") !=
-        std::string::npos);
+  CHECK(p.log().find("bad.yaml:9:19: spec.largeLanguageModels.cloudHosted[1].identifier: required; "
+                     "lower-case") != std::string::npos);
   removeTempDir(dir);
 }
 
@@ -77,7 +80,8 @@ routes:
     config:
       route_type: llm/v1/chat
       model: {provider: openai, name: gpt-4o-mini, options: {upstream_url: "{FAKE}/v1/chat/completions"}}
-)", decoratorFake().baseUrl()));
+)",
+                      decoratorFake().baseUrl()));
   REQUIRE(gw.post("/deco", R"({"messages":[{"role":"user","content":"hi"}]})").status == 200);
   auto sent = decoratorFake().lastRequest()["json"]["messages"];
   REQUIRE(sent.size() == 4);
@@ -87,5 +91,6 @@ routes:
   CHECK(sent[3]["content"] == "Answer in English.");
   auto not_chat = gw.post("/deco", R"({"prompt":"x"})");
   CHECK(not_chat.status == 400);
-  CHECK(not_chat.json()["error"]["message"] == "this LLM route only supports llm/chat type requests");
+  CHECK(not_chat.json()["error"]["message"] ==
+        "this LLM route only supports llm/chat type requests");
 }

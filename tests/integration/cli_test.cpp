@@ -42,11 +42,13 @@ TEST_CASE("validate: 0 for a good file, 2 with file:line:col and path for a bad 
   bad.replace(bad.find("provider: mock"), 14, "provider: opneai");
   writeFile(dir + "/bad.yaml", bad);
   CHECK(run({"validate", dir + "/bad.yaml"}, &out) == 2);
-  CHECK(out.find(dir + "/bad.yaml:9:25: routes[0].plugins[0].config.model.provider: unknown provider \"opneai\"") !=
-        std::string::npos);
+  CHECK(out.find(dir + "/bad.yaml:9:25: routes[0].plugins[0].config.model.provider: unknown "
+                       "provider \"opneai\"") != std::string::npos);
   CHECK(run({"validate", dir + "/missing.yaml"}, &out) == 2);
   CHECK(out.find("cannot read file") != std::string::npos);
-  CHECK(run({"serve", "-c", dir + "/bad.yaml", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, &out) == 2);
+  CHECK(run({"serve", "-c", dir + "/bad.yaml", "--listen", "127.0.0.1:0", "--admin-listen",
+             "127.0.0.1:0"},
+            &out) == 2);
   CHECK(run({"frobnicate"}, &out) == 2);
   CHECK(run({"version"}, &out) == 0);
   CHECK(out.rfind("aigw ", 0) == 0);
@@ -65,9 +67,12 @@ TEST_CASE("SIGHUP re-reads the file and swaps routes; a bad file keeps the runni
   CHECK(waitUntil([&] { return gw.post("/two", body).status == 200; }, 5000));
   CHECK(gw.post("/one", body).status == 404);
 
-  writeFile(gw.configPath(), "_format_version: \"3.0\"\nroutes: [{name: x, paths: [/x], plugins: [{name: nope}]}]\n");
+  writeFile(
+      gw.configPath(),
+      "_format_version: \"3.0\"\nroutes: [{name: x, paths: [/x], plugins: [{name: nope}]}]\n");
   gw.process().signal(SIGHUP);
-  CHECK(waitUntil([&] { return gw.process().log().find("reload failed") != std::string::npos; }, 5000));
+  CHECK(waitUntil([&] { return gw.process().log().find("reload failed") != std::string::npos; },
+                  5000));
   CHECK(gw.post("/two", body).status == 200);
 }
 

@@ -12,7 +12,8 @@ std::string StreamResult::text() const {
     auto j = nlohmann::json::parse(e, nullptr, false);
     if (!j.is_object() || !j.contains("choices")) continue;
     for (const auto& c : j["choices"]) {
-      if (c.contains("delta") && c["delta"].contains("content") && c["delta"]["content"].is_string())
+      if (c.contains("delta") && c["delta"].contains("content") &&
+          c["delta"]["content"].is_string())
         out += c["delta"]["content"].get<std::string>();
       if (c.contains("text") && c["text"].is_string()) out += c["text"].get<std::string>();
     }
@@ -33,8 +34,10 @@ Gateway::Gateway(const std::string& config_yaml, std::map<std::string, std::stri
   port_ = freePort();
   admin_port_ = freePort();
   process_ = std::make_unique<Process>(
-      std::vector<std::string>{AIGW_BINARY, "serve", "-c", config_path_, "--listen", "127.0.0.1:" + std::to_string(port_),
-                               "--admin-listen", "127.0.0.1:" + std::to_string(admin_port_), "--data-dir", dir_ + "/data"},
+      std::vector<std::string>{AIGW_BINARY, "serve", "-c", config_path_, "--listen",
+                               "127.0.0.1:" + std::to_string(port_), "--admin-listen",
+                               "127.0.0.1:" + std::to_string(admin_port_), "--data-dir",
+                               dir_ + "/data"},
       std::move(env));
   if (!waitForPort(port_, 10000) || !waitForPort(admin_port_, 10000))
     throw std::runtime_error("aigw did not start:\n" + process_->log());
@@ -54,7 +57,8 @@ static HttpResult toResult(const httplib::Result& r) {
   return out;
 }
 
-HttpResult Gateway::post(const std::string& path, const std::string& body, httplib::Headers headers) const {
+HttpResult Gateway::post(const std::string& path, const std::string& body,
+                         httplib::Headers headers) const {
   httplib::Client cli("127.0.0.1", port_);
   cli.set_read_timeout(30, 0);
   return toResult(cli.Post(path.c_str(), headers, body, "application/json"));
@@ -72,7 +76,8 @@ HttpResult Gateway::admin(const std::string& path) const {
   return toResult(cli.Get(path.c_str()));
 }
 
-StreamResult Gateway::stream(const std::string& path, const std::string& body, httplib::Headers headers) const {
+StreamResult Gateway::stream(const std::string& path, const std::string& body,
+                             httplib::Headers headers) const {
   httplib::Client cli("127.0.0.1", port_);
   cli.set_read_timeout(30, 0);
   StreamResult out;
@@ -97,7 +102,8 @@ StreamResult Gateway::stream(const std::string& path, const std::string& body, h
       if (event.rfind("data: ", 0) == 0) {
         out.events.push_back(event.substr(6));
         out.arrival_ms.push_back(
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                .count());
       }
     }
     return true;
@@ -108,8 +114,10 @@ StreamResult Gateway::stream(const std::string& path, const std::string& body, h
   if (out.status == 0) out.status = res.status;
   if (!buf.empty() && buf.rfind("data: ", 0) == 0) out.events.push_back(buf.substr(6));
   // A non-SSE answer (an error before streaming started) arrives as a plain body.
-  else if (out.events.empty() && !buf.empty()) out.events.push_back(buf);
-  else if (out.events.empty() && !res.body.empty()) out.events.push_back(res.body);
+  else if (out.events.empty() && !buf.empty())
+    out.events.push_back(buf);
+  else if (out.events.empty() && !res.body.empty())
+    out.events.push_back(res.body);
   return out;
 }
 

@@ -29,7 +29,7 @@ struct StreamResult {
   std::vector<std::string> events;  // data payloads, in order
   std::vector<double> arrival_ms;   // when each event arrived, from the request start
   bool done() const { return !events.empty() && events.back() == "[DONE]"; }
-  std::string text() const;         // concatenated delta.content / text
+  std::string text() const;  // concatenated delta.content / text
 };
 
 class Gateway {
@@ -43,10 +43,12 @@ class Gateway {
   const std::string& configPath() const { return config_path_; }
   Process& process() { return *process_; }
 
-  HttpResult post(const std::string& path, const std::string& body, httplib::Headers headers = {}) const;
+  HttpResult post(const std::string& path, const std::string& body,
+                  httplib::Headers headers = {}) const;
   HttpResult get(const std::string& path) const;
   HttpResult admin(const std::string& path) const;
-  StreamResult stream(const std::string& path, const std::string& body, httplib::Headers headers = {}) const;
+  StreamResult stream(const std::string& path, const std::string& body,
+                      httplib::Headers headers = {}) const;
 
  private:
   std::string dir_;

@@ -20,20 +20,28 @@ routes:
 )";
 }  // namespace
 
-TEST_CASE("metrics count requests, tokens (streams included), cost and latency per route and model") {
+TEST_CASE(
+    "metrics count requests, tokens (streams included), cost and latency per route and model") {
   Gateway gw(kCostly);
-  REQUIRE(gw.post("/costly", R"({"messages":[{"role":"user","content":"a b c d"}]})").status == 200);
-  REQUIRE(gw.stream("/costly", R"({"messages":[{"role":"user","content":"a b c d"}],"stream":true})").done());
+  REQUIRE(gw.post("/costly", R"({"messages":[{"role":"user","content":"a b c d"}]})").status ==
+          200);
+  REQUIRE(
+      gw.stream("/costly", R"({"messages":[{"role":"user","content":"a b c d"}],"stream":true})")
+          .done());
   CHECK(gw.post("/costly", R"({"messages":[]})").status == 400);
   const std::string m = gw.admin("/metrics").body;
   const std::string labels = R"(route="costly",ai_provider="mock",ai_model="m")";
   CHECK(m.find("aigw_http_requests_total{" + labels + ",code=\"200\"} 2") != std::string::npos);
-  CHECK(m.find("aigw_http_requests_total{route=\"costly\",ai_provider=\"\",ai_model=\"\",code=\"400\"} 1") != std::string::npos);
+  CHECK(m.find("aigw_http_requests_total{route=\"costly\",ai_provider=\"\",ai_model=\"\",code="
+               "\"400\"} 1") != std::string::npos);
   // 4 prompt words and 3 completion words per answer, twice (the stream's usage counts too).
-  CHECK(m.find("aigw_ai_llm_tokens_total{" + labels + ",token_type=\"prompt_tokens\"} 8") != std::string::npos);
-  CHECK(m.find("aigw_ai_llm_tokens_total{" + labels + ",token_type=\"completion_tokens\"} 6") != std::string::npos);
+  CHECK(m.find("aigw_ai_llm_tokens_total{" + labels + ",token_type=\"prompt_tokens\"} 8") !=
+        std::string::npos);
+  CHECK(m.find("aigw_ai_llm_tokens_total{" + labels + ",token_type=\"completion_tokens\"} 6") !=
+        std::string::npos);
   CHECK(m.find("aigw_ai_llm_cost_total{" + labels + "} 0.00026") != std::string::npos);
-  CHECK(m.find("aigw_request_latency_ms_count{" + labels + ",code=\"200\"} 2") != std::string::npos);
+  CHECK(m.find("aigw_request_latency_ms_count{" + labels + ",code=\"200\"} 2") !=
+        std::string::npos);
 }
 
 TEST_CASE("the access log has one JSON line per request with usage and cost, and no secrets") {
@@ -49,22 +57,31 @@ TEST_CASE("the access log has one JSON line per request with usage and cost, and
       auth: {header_name: Authorization, header_value: "Bearer sk-very-secret"}
       model: {provider: mock, name: m}
 )");
-  Process p({AIGW_BINARY, "serve", "-c", dir + "/aigw.yaml", "--listen", "127.0.0.1:" + std::to_string(port),
-             "--admin-listen", "127.0.0.1:" + std::to_string(admin), "--data-dir", dir + "/data", "--access-log", log});
+  Process p({AIGW_BINARY, "serve", "-c", dir + "/aigw.yaml", "--listen",
+             "127.0.0.1:" + std::to_string(port), "--admin-listen",
+             "127.0.0.1:" + std::to_string(admin), "--data-dir", dir + "/data", "--access-log",
+             log});
   REQUIRE(waitForPort(port, 10000));
   httplib::Client c("127.0.0.1", port);
-  REQUIRE(c.Post("/costly?key=sk-in-query", R"({"messages":[{"role":"user","content":"a b c d"}]})", "application/json")->status == 200);
-  REQUIRE(c.Post("/keyed", httplib::Headers{{"Authorization", "Bearer client-secret"}}, R"({"messages":[{"role":"user","content":"x"}],"stream":true})",
-                 "application/json")->status == 200);
+  REQUIRE(c.Post("/costly?key=sk-in-query", R"({"messages":[{"role":"user","content":"a b c d"}]})",
+                 "application/json")
+              ->status == 200);
+  REQUIRE(c.Post("/keyed", httplib::Headers{{"Authorization", "Bearer client-secret"}},
+                 R"({"messages":[{"role":"user","content":"x"}],"stream":true})",
+                 "application/json")
+              ->status == 200);
   REQUIRE(c.Post("/nowhere", "{}", "application/json")->status == 404);
   std::vector<Json> lines;
-  REQUIRE(waitUntil([&] {
-    lines.clear();
-    std::string text = readFile(log);
-    for (std::size_t pos = 0, nl; (nl = text.find('\n', pos)) != std::string::npos; pos = nl + 1)
-      lines.push_back(Json::parse(text.substr(pos, nl - pos)));
-    return lines.size() == 3;
-  }, 5000));
+  REQUIRE(waitUntil(
+      [&] {
+        lines.clear();
+        std::string text = readFile(log);
+        for (std::size_t pos = 0, nl; (nl = text.find('\n', pos)) != std::string::npos;
+             pos = nl + 1)
+          lines.push_back(Json::parse(text.substr(pos, nl - pos)));
+        return lines.size() == 3;
+      },
+      5000));
   CHECK(lines[0]["route"] == "costly");
   CHECK(lines[0]["path"] == "/costly");
   CHECK(lines[0]["status"] == 200);
@@ -76,7 +93,8 @@ TEST_CASE("the access log has one JSON line per request with usage and cost, and
   CHECK(lines[1]["usage"]["total_tokens"].is_number());
   CHECK(lines[2]["status"] == 404);
   const std::string all = readFile(log);
-  for (const char* secret : {"sk-very-secret", "client-secret", "sk-in-query"}) CHECK(all.find(secret) == std::string::npos);
+  for (const char* secret : {"sk-very-secret", "client-secret", "sk-in-query"})
+    CHECK(all.find(secret) == std::string::npos);
   p.terminate();
   removeTempDir(dir);
 }
@@ -101,9 +119,12 @@ routes:
     config:
       route_type: llm/v1/chat
       model: {provider: openai, name: fake-pace-200, options: {upstream_url: "{FAKE}/v1/chat/completions"}}
-)", pacedFake().baseUrl()));
-  Process p({AIGW_BINARY, "serve", "-c", dir + "/aigw.yaml", "--listen", "127.0.0.1:" + std::to_string(port),
-             "--admin-listen", "127.0.0.1:" + std::to_string(admin), "--data-dir", dir + "/data", "--access-log", log});
+)",
+                                         pacedFake().baseUrl()));
+  Process p({AIGW_BINARY, "serve", "-c", dir + "/aigw.yaml", "--listen",
+             "127.0.0.1:" + std::to_string(port), "--admin-listen",
+             "127.0.0.1:" + std::to_string(admin), "--data-dir", dir + "/data", "--access-log",
+             log});
   REQUIRE(waitForPort(port, 10000));
   const auto started = std::chrono::steady_clock::now();
   {
@@ -111,9 +132,12 @@ routes:
     httplib::Request req;
     req.method = "POST";
     req.path = "/paced";
-    req.body = R"({"messages":[{"role":"user","content":"one two three four five six seven eight nine ten"}],"stream":true})";
+    req.body =
+        R"({"messages":[{"role":"user","content":"one two three four five six seven eight nine ten"}],"stream":true})";
     int chunks = 0;
-    req.content_receiver = [&](const char*, size_t, uint64_t, uint64_t) { return ++chunks < 2; };  // hang up
+    req.content_receiver = [&](const char*, size_t, uint64_t, uint64_t) {
+      return ++chunks < 2;
+    };  // hang up
     httplib::Response res;
     httplib::Error err;
     c.send(req, res, err);
@@ -121,7 +145,9 @@ routes:
   // The gateway notices at its next write and drops the upstream connection; the request ends
   // long before the paced upstream would have finished (12+ events, 200 ms apart).
   std::string text;
-  REQUIRE(waitUntil([&] { return (text = readFile(log)).find("client disconnected") != std::string::npos; }, 3000));
+  REQUIRE(waitUntil(
+      [&] { return (text = readFile(log)).find("client disconnected") != std::string::npos; },
+      3000));
   CHECK(std::chrono::steady_clock::now() - started < std::chrono::milliseconds(2000));
   auto line = Json::parse(text.substr(0, text.find('\n')));
   CHECK(line["route"] == "paced");

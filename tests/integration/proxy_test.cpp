@@ -169,18 +169,22 @@ Gateway& gw() {
 
 const std::string kHello = R"({"messages":[{"role":"user","content":"hello"}]})";
 
-Json lastUpstream() { return fake().lastRequest(); }
+Json lastUpstream() {
+  return fake().lastRequest();
+}
 
 }  // namespace
 
 TEST_CASE("chat: translated request upstream, OpenAI answer back, credential injected") {
   fake().clear();
-  auto r = gw().post("/openai/chat", R"({"messages":[{"role":"user","content":"hello"}],"temperature":0.9})",
+  auto r = gw().post("/openai/chat",
+                     R"({"messages":[{"role":"user","content":"hello"}],"temperature":0.9})",
                      {{"Authorization", "Bearer client-key"}, {"x-api-key", "client-x"}});
   REQUIRE(r.status == 200);
   auto body = r.json();
   CHECK(body["object"] == "chat.completion");
-  CHECK(body["choices"][0]["message"]["content"].get<std::string>().find("hello") != std::string::npos);
+  CHECK(body["choices"][0]["message"]["content"].get<std::string>().find("hello") !=
+        std::string::npos);
   CHECK(body["usage"]["total_tokens"].is_number());
   CHECK(r.header("X-Kong-LLM-Model") == "openai/gpt-4o-mini");
   auto up = lastUpstream();
@@ -188,30 +192,36 @@ TEST_CASE("chat: translated request upstream, OpenAI answer back, credential inj
   CHECK(up["headers"]["authorization"] == "Bearer sk-configured");
   CHECK_FALSE(up["headers"].contains("x-api-key"));
   CHECK(up["json"]["model"] == "gpt-4o-mini");
-  CHECK(up["json"]["max_tokens"] == 64);      // filled from options
-  CHECK(up["json"]["temperature"] == 0.9);    // the client's own value wins
+  CHECK(up["json"]["max_tokens"] == 64);    // filled from options
+  CHECK(up["json"]["temperature"] == 0.9);  // the client's own value wins
   CHECK(up["json"]["stream"] == false);
 }
 
 TEST_CASE("model rules: configured name enforced, otherwise the request's, and required") {
-  auto own = gw().post("/openai/chat", R"({"model":"gpt-4","messages":[{"role":"user","content":"x"}]})");
+  auto own =
+      gw().post("/openai/chat", R"({"model":"gpt-4","messages":[{"role":"user","content":"x"}]})");
   CHECK(own.status == 400);
   CHECK(own.json()["error"]["message"] == "cannot use own model - must be: gpt-4o-mini");
   CHECK(own.json()["error"]["param"] == "model");
-  auto same = gw().post("/openai/chat", R"({"model":"gpt-4o-mini","messages":[{"role":"user","content":"x"}]})");
+  auto same = gw().post("/openai/chat",
+                        R"({"model":"gpt-4o-mini","messages":[{"role":"user","content":"x"}]})");
   CHECK(same.status == 200);
-  auto any = gw().post("/any/chat", R"({"model":"my-model","messages":[{"role":"user","content":"x"}]})");
+  auto any =
+      gw().post("/any/chat", R"({"model":"my-model","messages":[{"role":"user","content":"x"}]})");
   CHECK(any.status == 200);
   CHECK(any.header("X-Kong-LLM-Model") == "openai/my-model");
   CHECK(lastUpstream()["json"]["model"] == "my-model");
   auto none = gw().post("/any/chat", kHello);
   CHECK(none.status == 400);
-  CHECK(none.json()["error"]["message"] == "model parameter not found in request, nor in gateway configuration");
+  CHECK(none.json()["error"]["message"] ==
+        "model parameter not found in request, nor in gateway configuration");
 }
 
-TEST_CASE("streaming: SSE chunks, usage requested upstream but not forwarded unasked, [DONE] last") {
+TEST_CASE(
+    "streaming: SSE chunks, usage requested upstream but not forwarded unasked, [DONE] last") {
   fake().clear();
-  auto s = gw().stream("/openai/chat", R"({"messages":[{"role":"user","content":"one two three"}],"stream":true})");
+  auto s = gw().stream("/openai/chat",
+                       R"({"messages":[{"role":"user","content":"one two three"}],"stream":true})");
   CHECK(s.status == 200);
   CHECK(s.content_type.rfind("text/event-stream", 0) == 0);
   REQUIRE(s.done());
@@ -223,15 +233,20 @@ TEST_CASE("streaming: SSE chunks, usage requested upstream but not forwarded una
   }
   CHECK(lastUpstream()["json"]["stream_options"]["include_usage"] == true);
 
-  auto with_usage = gw().stream("/openai/chat",
-                                R"({"messages":[{"role":"user","content":"x"}],"stream":true,"stream_options":{"include_usage":true}})");
+  auto with_usage = gw().stream(
+      "/openai/chat",
+      R"({"messages":[{"role":"user","content":"x"}],"stream":true,"stream_options":{"include_usage":true}})");
   REQUIRE(with_usage.done());
   auto usage_chunk = Json::parse(with_usage.events[with_usage.events.size() - 2]);
   CHECK(usage_chunk["usage"]["total_tokens"].is_number());
 }
 
-TEST_CASE("streaming reaches the client before the upstream finishes; a stall ends in an error, not [DONE]") {
-  auto s = gw().stream("/any/chat", R"({"model":"fake-stall","messages":[{"role":"user","content":"x"}],"stream":true})");
+TEST_CASE(
+    "streaming reaches the client before the upstream finishes; a stall ends in an error, not "
+    "[DONE]") {
+  auto s = gw().stream(
+      "/any/chat",
+      R"({"model":"fake-stall","messages":[{"role":"user","content":"x"}],"stream":true})");
   CHECK(s.status == 200);
   REQUIRE(s.events.size() >= 3);
   CHECK_FALSE(s.done());
@@ -243,32 +258,44 @@ TEST_CASE("streaming reaches the client before the upstream finishes; a stall en
 }
 
 TEST_CASE("a truncated upstream stream ends with an error event and no [DONE]") {
-  auto s = gw().stream("/any/chat", R"({"model":"fake-truncate","messages":[{"role":"user","content":"x"}],"stream":true})");
+  auto s = gw().stream(
+      "/any/chat",
+      R"({"model":"fake-truncate","messages":[{"role":"user","content":"x"}],"stream":true})");
   REQUIRE_FALSE(s.events.empty());
   CHECK_FALSE(s.done());
   CHECK(Json::parse(s.events.back()).contains("error"));
   CHECK(gw().post("/openai/chat", kHello).status == 200);
 }
 
-TEST_CASE("upstream errors keep their status and message; garbage is 502; unreachable 502; slow 504") {
-  auto e503 = gw().post("/any/chat", R"({"model":"fake-error-503","messages":[{"role":"user","content":"x"}]})");
+TEST_CASE(
+    "upstream errors keep their status and message; garbage is 502; unreachable 502; slow 504") {
+  auto e503 = gw().post("/any/chat",
+                        R"({"model":"fake-error-503","messages":[{"role":"user","content":"x"}]})");
   CHECK(e503.status == 503);
   CHECK(e503.header("Retry-After") == "7");
   CHECK(e503.json()["error"]["message"] == "fake upstream error 503");
-  auto e401 = gw().post("/any/chat", R"({"model":"fake-error-401","messages":[{"role":"user","content":"x"}]})");
+  auto e401 = gw().post("/any/chat",
+                        R"({"model":"fake-error-401","messages":[{"role":"user","content":"x"}]})");
   CHECK(e401.status == 401);
-  auto s429 = gw().stream("/any/chat", R"({"model":"fake-error-429","messages":[{"role":"user","content":"x"}],"stream":true})");
+  auto s429 = gw().stream(
+      "/any/chat",
+      R"({"model":"fake-error-429","messages":[{"role":"user","content":"x"}],"stream":true})");
   CHECK(s429.status == 429);
-  auto garbage = gw().post("/any/chat", R"({"model":"fake-garbage","messages":[{"role":"user","content":"x"}]})");
+  auto garbage = gw().post(
+      "/any/chat", R"({"model":"fake-garbage","messages":[{"role":"user","content":"x"}]})");
   CHECK(garbage.status == 502);
-  CHECK(garbage.json()["error"]["message"] == "upstream openai returned a response that is not a JSON object");
-  auto html = gw().post("/any/chat", R"({"model":"fake-html-500","messages":[{"role":"user","content":"x"}]})");
+  CHECK(garbage.json()["error"]["message"] ==
+        "upstream openai returned a response that is not a JSON object");
+  auto html = gw().post("/any/chat",
+                        R"({"model":"fake-html-500","messages":[{"role":"user","content":"x"}]})");
   CHECK(html.status == 500);
-  CHECK(html.json()["error"]["message"].get<std::string>().rfind("upstream openai returned HTTP 500", 0) == 0);
+  CHECK(html.json()["error"]["message"].get<std::string>().rfind(
+            "upstream openai returned HTTP 500", 0) == 0);
   auto dead = gw().post("/dead/chat", kHello);
   CHECK(dead.status == 502);
   CHECK(dead.json()["error"]["type"] == "upstream_error");
-  auto slow = gw().post("/any/chat", R"({"model":"fake-slow-4000","messages":[{"role":"user","content":"x"}]})");
+  auto slow = gw().post("/any/chat",
+                        R"({"model":"fake-slow-4000","messages":[{"role":"user","content":"x"}]})");
   CHECK(slow.status == 504);
   CHECK(gw().post("/openai/chat", kHello).status == 200);
 }
@@ -276,22 +303,26 @@ TEST_CASE("upstream errors keep their status and message; garbage is 502; unreac
 TEST_CASE("bad client input: clear 4xx with the field, then the gateway still works") {
   auto not_json = gw().post("/openai/chat", "{not json");
   CHECK(not_json.status == 400);
-  CHECK(not_json.json()["error"]["message"].get<std::string>().rfind("request body is not valid JSON", 0) == 0);
+  CHECK(not_json.json()["error"]["message"].get<std::string>().rfind(
+            "request body is not valid JSON", 0) == 0);
   auto no_messages = gw().post("/openai/chat", R"({"messages":[]})");
   CHECK(no_messages.status == 400);
   CHECK(no_messages.json()["error"]["message"] == "request body doesn't contain valid prompts");
   auto bad_role = gw().post("/openai/chat", R"({"messages":[{"content":"x"}]})");
   CHECK(bad_role.json()["error"]["param"] == "messages[0].role");
-  auto both = gw().post("/openai/chat", R"({"messages":[{"role":"user","content":"x"}],"prompt":"y"})");
+  auto both =
+      gw().post("/openai/chat", R"({"messages":[{"role":"user","content":"x"}],"prompt":"y"})");
   CHECK(both.json()["error"]["message"] == "request matches multiple LLM request formats");
   auto chat_on_completions = gw().post("/openai/completions", kHello);
   CHECK(chat_on_completions.json()["error"]["message"] ==
         "[llm/v1/chat] message format is not compatible with [llm/v1/completions] route type");
-  auto big = gw().post("/small/chat", R"({"messages":[{"role":"user","content":")" + std::string(300, 'x') + "\"}]}");
+  auto big = gw().post("/small/chat", R"({"messages":[{"role":"user","content":")" +
+                                          std::string(300, 'x') + "\"}]}");
   CHECK(big.status == 413);
   auto deep = gw().post("/openai/chat", std::string(5000, '[') + std::string(5000, ']'));
   CHECK(deep.status == 400);
-  auto bad_stream = gw().post("/openai/chat", R"({"messages":[{"role":"user","content":"x"}],"stream":"yes"})");
+  auto bad_stream =
+      gw().post("/openai/chat", R"({"messages":[{"role":"user","content":"x"}],"stream":"yes"})");
   CHECK(bad_stream.json()["error"]["param"] == "stream");
   auto missing = gw().post("/nowhere", kHello);
   CHECK(missing.status == 404);
@@ -302,7 +333,8 @@ TEST_CASE("bad client input: clear 4xx with the field, then the gateway still wo
 }
 
 TEST_CASE("response_streaming deny and always") {
-  auto denied = gw().post("/nostream/chat", R"({"messages":[{"role":"user","content":"x"}],"stream":true})");
+  auto denied =
+      gw().post("/nostream/chat", R"({"messages":[{"role":"user","content":"x"}],"stream":true})");
   CHECK(denied.status == 400);
   CHECK(denied.json()["error"]["message"] == "response streaming is not enabled for this LLM");
   auto forced = gw().stream("/always/chat", kHello);
@@ -316,7 +348,8 @@ TEST_CASE("auth: query and body parameters; allow_override keeps the client's he
   CHECK(lastUpstream()["query"].get<std::string>().find("key=q-secret") != std::string::npos);
   CHECK(gw().post("/body/chat", kHello).status == 200);
   CHECK(lastUpstream()["json"]["api_key"] == "b-secret");
-  CHECK(gw().post("/override/chat", kHello, {{"Authorization", "Bearer client-own"}}).status == 200);
+  CHECK(gw().post("/override/chat", kHello, {{"Authorization", "Bearer client-own"}}).status ==
+        200);
   CHECK(lastUpstream()["headers"]["authorization"] == "Bearer client-own");
   CHECK(gw().post("/override/chat", kHello).status == 200);
   CHECK(lastUpstream()["headers"]["authorization"] == "Bearer sk-configured");
@@ -340,12 +373,15 @@ TEST_CASE("azure and mistral speak OpenAI at their own endpoints") {
   CHECK(up["path"] == "/openai/deployments/dep/chat/completions");
   CHECK(up["query"].get<std::string>().find("api-version=2024-10-21") != std::string::npos);
   CHECK(up["headers"]["api-key"] == "az-key");
-  auto s = gw().stream("/azure/chat", R"({"messages":[{"role":"user","content":"x"}],"stream":true})");
+  auto s =
+      gw().stream("/azure/chat", R"({"messages":[{"role":"user","content":"x"}],"stream":true})");
   CHECK(s.done());
   CHECK_FALSE(lastUpstream()["json"].contains("stream_options"));
   REQUIRE(gw().post("/mistral/chat", kHello).status == 200);
   CHECK(lastUpstream()["headers"]["authorization"] == "Bearer m-key");
-  CHECK(gw().stream("/mistral/chat", R"({"messages":[{"role":"user","content":"x"}],"stream":true})").done());
+  CHECK(
+      gw().stream("/mistral/chat", R"({"messages":[{"role":"user","content":"x"}],"stream":true})")
+          .done());
 }
 
 TEST_CASE("ollama native: /api/chat JSON and NDJSON stream become OpenAI chat and SSE") {
@@ -357,20 +393,23 @@ TEST_CASE("ollama native: /api/chat JSON and NDJSON stream become OpenAI chat an
   auto up = lastUpstream();
   CHECK(up["path"] == "/api/chat");
   CHECK(up["json"]["options"]["num_predict"] == 100);
-  auto s = gw().stream("/ollama/chat", R"({"messages":[{"role":"user","content":"a b c"}],"stream":true})");
+  auto s = gw().stream("/ollama/chat",
+                       R"({"messages":[{"role":"user","content":"a b c"}],"stream":true})");
   REQUIRE(s.done());
   CHECK(s.text().find("a b c") != std::string::npos);
   auto last = Json::parse(s.events[s.events.size() - 2]);
   CHECK(last["choices"][0]["finish_reason"] == "stop");
   CHECK(last["usage"]["completion_tokens"].is_number());
-  CHECK(gw().stream("/llama2/chat", R"({"messages":[{"role":"user","content":"x"}],"stream":true})").done());
+  CHECK(gw().stream("/llama2/chat", R"({"messages":[{"role":"user","content":"x"}],"stream":true})")
+            .done());
 }
 
 TEST_CASE("mock provider answers offline, streamed and not") {
   auto r = gw().post("/mock/chat", kHello);
   REQUIRE(r.status == 200);
   CHECK(r.json()["model"] == "mock-1");
-  auto s = gw().stream("/mock/chat", R"({"messages":[{"role":"user","content":"x"}],"stream":true})");
+  auto s =
+      gw().stream("/mock/chat", R"({"messages":[{"role":"user","content":"x"}],"stream":true})");
   CHECK(s.done());
 }
 

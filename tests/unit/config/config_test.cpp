@@ -98,10 +98,13 @@ TEST_CASE("an unknown provider is an error with the path and a suggestion") {
   std::string yaml = kBase;
   yaml.replace(yaml.find("provider: openai"), 16, "provider: opneai");
   std::string expected_list;
-  for (const auto& name : aigw::providers::providerNames()) expected_list += (expected_list.empty() ? "" : ", ") + name;
+  for (const auto& name : aigw::providers::providerNames())
+    expected_list += (expected_list.empty() ? "" : ", ") + name;
   CHECK(load(yaml) ==
-        "test.yaml:20:21: services[0].routes[0].plugins[0].config.model.provider: unknown provider \"opneai\"; "
-        "expected one of: " + expected_list + " (did you mean \"openai\"?)");
+        "test.yaml:20:21: services[0].routes[0].plugins[0].config.model.provider: unknown provider "
+        "\"opneai\"; "
+        "expected one of: " +
+            expected_list + " (did you mean \"openai\"?)");
 }
 
 TEST_CASE("unknown fields and plugins are errors; Kong's own fields are accepted") {
@@ -109,21 +112,25 @@ TEST_CASE("unknown fields and plugins are errors; Kong's own fields are accepted
     std::string yaml = kBase;
     yaml.replace(yaml.find("route_type:"), 11, "route_typo:");
     const std::string err = load(yaml);
-    CHECK(err.find("services[0].routes[0].plugins[0].config.route_typo: unknown field (did you mean \"route_type\"?)") !=
+    CHECK(err.find("services[0].routes[0].plugins[0].config.route_typo: unknown field (did you "
+                   "mean \"route_type\"?)") != std::string::npos);
+    CHECK(err.find("services[0].routes[0].plugins[0].config.route_type: required field missing") !=
           std::string::npos);
-    CHECK(err.find("services[0].routes[0].plugins[0].config.route_type: required field missing") != std::string::npos);
   }
   SUBCASE("unknown plugin") {
     std::string yaml = kBase;
     yaml.replace(yaml.find("name: ai-proxy"), 14, "name: ai-proxi");
-    CHECK(load(yaml).find("plugins[0].name: unknown plugin \"ai-proxi\" (did you mean \"ai-proxy\"?)") !=
+    CHECK(load(yaml).find(
+              "plugins[0].name: unknown plugin \"ai-proxi\" (did you mean \"ai-proxy\"?)") !=
           std::string::npos);
   }
   SUBCASE("Kong route fields") {
     std::string yaml = kBase;
-    yaml.replace(yaml.find("    strip_path: true"), 20,
-                 "    strip_path: true\n    preserve_host: false\n    regex_priority: 0\n    protocols: [http, https]\n"
-                 "    https_redirect_status_code: 426\n    path_handling: v0\n    request_buffering: true");
+    yaml.replace(
+        yaml.find("    strip_path: true"), 20,
+        "    strip_path: true\n    preserve_host: false\n    regex_priority: 0\n    protocols: "
+        "[http, https]\n"
+        "    https_redirect_status_code: 426\n    path_handling: v0\n    request_buffering: true");
     CHECK(load(yaml) == "");
   }
   SUBCASE("unsupported Kong entity type") {
@@ -145,19 +152,24 @@ routes:
 )" + model_block;
     return load(yaml);
   };
-  CHECK(with("      model: {provider: azure, name: x}\n").find("config.model.options.azure_instance: required for provider azure") !=
+  CHECK(with("      model: {provider: azure, name: x}\n")
+            .find("config.model.options.azure_instance: required for provider azure") !=
         std::string::npos);
   CHECK(with("      model: {provider: llama2, options: {llama2_format: openai}}\n")
-            .find("config.model.options.upstream_url: must set 'model.options.upstream_url' for self-hosted providers/models") !=
-        std::string::npos);
-  CHECK(with("      model: {provider: mistral}\n").find("config.model.options.mistral_format: required for provider mistral") !=
+            .find("config.model.options.upstream_url: must set 'model.options.upstream_url' for "
+                  "self-hosted providers/models") != std::string::npos);
+  CHECK(with("      model: {provider: mistral}\n")
+            .find("config.model.options.mistral_format: required for provider mistral") !=
         std::string::npos);
   CHECK(with("      model: {provider: openai, options: {temperature: 9}}\n")
-            .find("config.model.options.temperature: value must be between 0 and 5") != std::string::npos);
+            .find("config.model.options.temperature: value must be between 0 and 5") !=
+        std::string::npos);
   CHECK(with("      model: {provider: openai}\n      auth: {header_name: Authorization}\n")
-            .find("config.auth: header_name and header_value must be set together") != std::string::npos);
+            .find("config.auth: header_name and header_value must be set together") !=
+        std::string::npos);
   CHECK(with("      model: {provider: openai, options: {upstream_url: 'ftp://x'}}\n")
-            .find("upstream_url: must be an absolute http:// or https:// URL") != std::string::npos);
+            .find("upstream_url: must be an absolute http:// or https:// URL") !=
+        std::string::npos);
   CHECK(with("      model: {provider: mock}\n") == "");
 }
 
@@ -177,7 +189,8 @@ plugins:
   config:
     route_type: llm/v1/chat
     model: {provider: mock}
-)", &cfg) == "");
+)",
+               &cfg) == "");
   CHECK(cfg->routes[0].service == 0);
   CHECK(cfg->plugins[0].route == 0);
   REQUIRE(cfg->route_plugins[0].size() == 1);
@@ -194,7 +207,8 @@ TEST_CASE("YAML syntax errors carry file, line and column") {
 TEST_CASE("JSON is accepted wherever YAML is") {
   ConfigPtr cfg;
   REQUIRE(load(R"({"_format_version": "3.0", "routes": [{"name": "r", "paths": ["/r"], "plugins": [
-    {"name": "ai-proxy", "config": {"route_type": "llm/v1/chat", "model": {"provider": "mock"}}}]}]})", &cfg) == "");
+    {"name": "ai-proxy", "config": {"route_type": "llm/v1/chat", "model": {"provider": "mock"}}}]}]})",
+               &cfg) == "");
   CHECK(cfg->routes.size() == 1);
 }
 

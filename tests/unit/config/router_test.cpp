@@ -7,8 +7,8 @@ using namespace aigw::config;
 
 namespace {
 
-Route route(std::vector<std::string> paths, std::vector<std::string> methods = {}, std::vector<std::string> hosts = {},
-            int regex_priority = 0) {
+Route route(std::vector<std::string> paths, std::vector<std::string> methods = {},
+            std::vector<std::string> hosts = {}, int regex_priority = 0) {
   Route r;
   r.paths = std::move(paths);
   r.methods = std::move(methods);
@@ -44,8 +44,8 @@ TEST_CASE("regex paths are anchored at the start and ordered by regex_priority")
 
 TEST_CASE("methods and hosts filter") {
   ConfigErrors errors;
-  Router router({route({"/a"}, {"POST"}, {"api.example.com"}), route({"/a"}, {"get"}, {"*.example.com"}),
-                 route({"/a"})},
+  Router router({route({"/a"}, {"POST"}, {"api.example.com"}),
+                 route({"/a"}, {"get"}, {"*.example.com"}), route({"/a"})},
                 errors);
   CHECK(router.match("POST", "api.example.com:8000", "/a") == 0);
   CHECK(router.match("GET", "x.example.com", "/a") == 1);

@@ -26,6 +26,7 @@ TEST_CASE("dump never throws on invalid UTF-8") {
 TEST_CASE("ApiError renders OpenAI's error shape") {
   auto e = ApiError::badRequest("cannot use own model - must be: gpt-4o", "model");
   CHECK(e.status == 400);
-  CHECK(e.toJson() ==
-        R"({"error":{"code":null,"message":"cannot use own model - must be: gpt-4o","param":"model","type":"invalid_request_error"}})");
+  CHECK(
+      e.toJson() ==
+      R"({"error":{"code":null,"message":"cannot use own model - must be: gpt-4o","param":"model","type":"invalid_request_error"}})");
 }

@@ -578,7 +578,9 @@ TEST_CASE("bedrock stream: tool indexes count tool calls only (contentBlockIndex
 TEST_CASE("bedrock: the x-amzn-ErrorType header names the error when present") {
   const Provider* p = findProvider("bedrock");
   REQUIRE(p);
-  aigw::proxy::Headers headers = {{"x-amzn-errortype", "ModelStreamErrorException:http://internal.amazon.com/coral/com.amazon.bedrock/"}};
+  aigw::proxy::Headers headers = {
+      {"x-amzn-errortype",
+       "ModelStreamErrorException:http://internal.amazon.com/coral/com.amazon.bedrock/"}};
   auto e = p->parseErrorResponse(424, R"({"message":"The model stream failed"})", headers);
   CHECK(e.status == 424);
   CHECK(e.message == "The model stream failed");

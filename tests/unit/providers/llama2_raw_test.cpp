@@ -56,10 +56,14 @@ TEST_CASE("llama2 raw: the whole conversation in Llama 2's template, TGI paramet
   CHECK(req->url == "http://tgi:8080/generate");
   Json sent = Json::parse(req->body);
   CHECK(sent["inputs"] ==
-        "<s>[INST] <<SYS>>\nYou are a mathematician.\n<</SYS>>\n\nWhat is 1 + 2? [/INST] The sum of 1 + 2 is 3. If you have any "
-        "more math questions or if there's anything else I can help you with, feel free to ask! </s><s>[INST] Multiply "
-        "that by 2 [/INST] Certainly! If you multiply 3 by 2, the result is 6. If you have any more questions or if "
-        "there's anything else I can help you with, feel free to ask! </s><s>[INST] Why can't you divide by zero? [/INST]");
+        "<s>[INST] <<SYS>>\nYou are a mathematician.\n<</SYS>>\n\nWhat is 1 + 2? [/INST] The sum "
+        "of 1 + 2 is 3. If you have any "
+        "more math questions or if there's anything else I can help you with, feel free to ask! "
+        "</s><s>[INST] Multiply "
+        "that by 2 [/INST] Certainly! If you multiply 3 by 2, the result is 6. If you have any "
+        "more questions or if "
+        "there's anything else I can help you with, feel free to ask! </s><s>[INST] Why can't you "
+        "divide by zero? [/INST]");
   CHECK(sent["parameters"]["max_new_tokens"] == 512);
   CHECK(sent["parameters"]["temperature"] == 0.5);
   CHECK(sent["parameters"]["stream"] == false);
@@ -67,7 +71,8 @@ TEST_CASE("llama2 raw: the whole conversation in Llama 2's template, TGI paramet
 
 TEST_CASE("llama2 raw: Kong's captured response gives Kong's expected message") {
   std::string up = fixture("kong/unit/real-responses/llama2/raw/llm-v1-chat.json");
-  const Json expected = Json::parse(fixture("kong/unit/expected-responses/llama2/raw/llm-v1-chat.json"));
+  const Json expected =
+      Json::parse(fixture("kong/unit/expected-responses/llama2/raw/llm-v1-chat.json"));
   Json body = {{"messages", Json::array()}};
   auto reply = raw().parseResponse(call(RouteType::Chat, body), up, Target{});
   REQUIRE(reply);
@@ -75,17 +80,23 @@ TEST_CASE("llama2 raw: Kong's captured response gives Kong's expected message") 
   CHECK(out["choices"][0]["message"] == expected["choices"][0]["message"]);
   CHECK(out["choices"][0]["finish_reason"] == "stop");
   CHECK(out["usage"]["total_tokens"].is_number());
-  std::string tgi = R"([{"generated_text":"Hi there","details":{"finish_reason":"length","generated_tokens":2}}])";
+  std::string tgi =
+      R"([{"generated_text":"Hi there","details":{"finish_reason":"length","generated_tokens":2}}])";
   Json t = Json::parse(raw().parseResponse(call(RouteType::Chat, body), tgi, Target{})->body);
   CHECK(t["choices"][0]["finish_reason"] == "length");
   CHECK(t["usage"]["completion_tokens"] == 2);
 }
 
-TEST_CASE("llama2 raw: TGI stream events at any split become chunks; special tokens hidden; truncation detected") {
+TEST_CASE(
+    "llama2 raw: TGI stream events at any split become chunks; special tokens hidden; truncation "
+    "detected") {
   const std::string sse =
-      "data:{\"index\":1,\"token\":{\"id\":1,\"text\":\"Hel\",\"special\":false},\"generated_text\":null,\"details\":null}\n\n"
-      "data:{\"index\":2,\"token\":{\"id\":2,\"text\":\"lo\",\"special\":false},\"generated_text\":null,\"details\":null}\n\n"
-      "data:{\"index\":3,\"token\":{\"id\":3,\"text\":\"</s>\",\"special\":true},\"generated_text\":\"Hello\","
+      "data:{\"index\":1,\"token\":{\"id\":1,\"text\":\"Hel\",\"special\":false},\"generated_"
+      "text\":null,\"details\":null}\n\n"
+      "data:{\"index\":2,\"token\":{\"id\":2,\"text\":\"lo\",\"special\":false},\"generated_text\":"
+      "null,\"details\":null}\n\n"
+      "data:{\"index\":3,\"token\":{\"id\":3,\"text\":\"</"
+      "s>\",\"special\":true},\"generated_text\":\"Hello\","
       "\"details\":{\"finish_reason\":\"eos_token\",\"generated_tokens\":3}}\n\n";
   Json body = {{"messages", Json::array()}};
   for (std::size_t step = 1; step <= sse.size(); step += 7) {
@@ -93,7 +104,8 @@ TEST_CASE("llama2 raw: TGI stream events at any split become chunks; special tok
     auto dec = raw().newStreamDecoder(call(RouteType::Chat, body, true), Target{});
     Collect out;
     auto cb = [&](std::string_view e, std::string_view d) { return dec->onEvent(e, d, out); };
-    for (std::size_t i = 0; i < sse.size(); i += step) REQUIRE(framer->feed(std::string_view(sse).substr(i, step), cb));
+    for (std::size_t i = 0; i < sse.size(); i += step)
+      REQUIRE(framer->feed(std::string_view(sse).substr(i, step), cb));
     REQUIRE(framer->finish(cb));
     REQUIRE(dec->onEnd(out));
     REQUIRE(out.chunks.size() == 3);

@@ -33,20 +33,24 @@ TEST_CASE("ollama: OpenAI chat -> /api/chat with options, images, tools and JSON
   Target t{"ollama", "llama3.2", {}};
   t.options.max_tokens = 256;
   t.options.top_k = 40;
-  Json body = {{"messages",
-                {{{"role", "system"}, {"content", "be brief"}},
-                 {{"role", "user"},
-                  {"content",
-                   {{{"type", "text"}, {"text", "what is this?"}},
-                    {{"type", "image_url"}, {"image_url", {{"url", "data:image/png;base64,AAAA"}}}}}}},
-                 {{"role", "assistant"},
-                  {"content", nullptr},
-                  {"tool_calls", {{{"id", "call_1"}, {"type", "function"}, {"function", {{"name", "f"}, {"arguments", "{\"x\":1}"}}}}}}},
-                 {{"role", "tool"}, {"tool_call_id", "call_1"}, {"content", "42"}}}},
-               {"temperature", 0.1},
-               {"stop", "END"},
-               {"response_format", {{"type", "json_object"}}},
-               {"tools", Json::array({{{"type", "function"}, {"function", {{"name", "f"}}}}})}};
+  Json body = {
+      {"messages",
+       {{{"role", "system"}, {"content", "be brief"}},
+        {{"role", "user"},
+         {"content",
+          {{{"type", "text"}, {"text", "what is this?"}},
+           {{"type", "image_url"}, {"image_url", {{"url", "data:image/png;base64,AAAA"}}}}}}},
+        {{"role", "assistant"},
+         {"content", nullptr},
+         {"tool_calls",
+          {{{"id", "call_1"},
+            {"type", "function"},
+            {"function", {{"name", "f"}, {"arguments", "{\"x\":1}"}}}}}}},
+        {{"role", "tool"}, {"tool_call_id", "call_1"}, {"content", "42"}}}},
+      {"temperature", 0.1},
+      {"stop", "END"},
+      {"response_format", {{"type", "json_object"}}},
+      {"tools", Json::array({{{"type", "function"}, {"function", {{"name", "f"}}}}})}};
   auto req = p->buildRequest(call(RouteType::Chat, body), t);
   REQUIRE(req);
   CHECK(req->url == "http://localhost:11434/api/chat");
@@ -67,7 +71,10 @@ TEST_CASE("ollama: OpenAI chat -> /api/chat with options, images, tools and JSON
 
 TEST_CASE("ollama: an http image URL and n > 1 are refused with the field named") {
   const Provider* p = findProvider("ollama");
-  Json body = {{"messages", {{{"role", "user"}, {"content", {{{"type", "image_url"}, {"image_url", {{"url", "https://x/y.png"}}}}}}}}}};
+  Json body = {
+      {"messages",
+       {{{"role", "user"},
+         {"content", {{{"type", "image_url"}, {"image_url", {{"url", "https://x/y.png"}}}}}}}}}};
   auto req = p->buildRequest(call(RouteType::Chat, body), Target{"ollama", "", {}});
   REQUIRE_FALSE(req);
   CHECK(req.error().status == 400);
@@ -79,7 +86,8 @@ TEST_CASE("ollama: an http image URL and n > 1 are refused with the field named"
 TEST_CASE("ollama: native response -> chat.completion with usage and mapped finish reasons") {
   const Provider* p = findProvider("ollama");
   Json body = {{"messages", {{{"role", "user"}, {"content", "x"}}}}};
-  std::string up = R"({"model":"llama3.2","created_at":"2024-01-01T00:00:00Z","message":{"role":"assistant","content":"Hello"},"done":true,"done_reason":"length","prompt_eval_count":7,"eval_count":3})";
+  std::string up =
+      R"({"model":"llama3.2","created_at":"2024-01-01T00:00:00Z","message":{"role":"assistant","content":"Hello"},"done":true,"done_reason":"length","prompt_eval_count":7,"eval_count":3})";
   auto reply = p->parseResponse(call(RouteType::Chat, body), up, Target{});
   REQUIRE(reply);
   Json out = Json::parse(reply->body);
@@ -90,7 +98,8 @@ TEST_CASE("ollama: native response -> chat.completion with usage and mapped fini
   CHECK(out["id"].get<std::string>().rfind("chatcmpl-", 0) == 0);
   CHECK(out["created"].is_number());
 
-  std::string tool = R"({"model":"m","message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"f","arguments":{"a":1}}}]},"done":true})";
+  std::string tool =
+      R"({"model":"m","message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"f","arguments":{"a":1}}}]},"done":true})";
   Json t = Json::parse(p->parseResponse(call(RouteType::Chat, body), tool, Target{})->body);
   CHECK(t["choices"][0]["finish_reason"] == "tool_calls");
   CHECK(t["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"] == "{\"a\":1}");
@@ -101,9 +110,16 @@ TEST_CASE("ollama: NDJSON stream -> chunks with id/object/created/model, usage o
   Json body = {{"messages", {{{"role", "user"}, {"content", "x"}}}}};
   auto dec = p->newStreamDecoder(call(RouteType::Chat, body, true), Target{});
   Collect out;
-  CHECK(dec->onEvent("", R"({"model":"llama3.2","message":{"role":"assistant","content":"Hel"},"done":false})", out));
-  CHECK(dec->onEvent("", R"({"model":"llama3.2","message":{"role":"assistant","content":"lo"},"done":false})", out));
-  CHECK(dec->onEvent("", R"({"model":"llama3.2","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","prompt_eval_count":4,"eval_count":2})", out));
+  CHECK(dec->onEvent(
+      "", R"({"model":"llama3.2","message":{"role":"assistant","content":"Hel"},"done":false})",
+      out));
+  CHECK(dec->onEvent(
+      "", R"({"model":"llama3.2","message":{"role":"assistant","content":"lo"},"done":false})",
+      out));
+  CHECK(dec->onEvent(
+      "",
+      R"({"model":"llama3.2","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","prompt_eval_count":4,"eval_count":2})",
+      out));
   CHECK(dec->onEnd(out));
   REQUIRE(out.chunks.size() == 3);
   for (const auto& c : out.chunks) {

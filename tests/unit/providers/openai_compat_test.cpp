@@ -35,7 +35,9 @@ TEST_CASE("openai: options fill in what the client left out; the client's value 
   t.options.max_tokens = 512;
   t.options.temperature = 1.0;
   t.options.top_k = 5;  // not an OpenAI parameter: never sent
-  Json body = {{"messages", {{{"role", "user"}, {"content", "hi"}}}}, {"temperature", 0.2}, {"tools", Json::array()}};
+  Json body = {{"messages", {{{"role", "user"}, {"content", "hi"}}}},
+               {"temperature", 0.2},
+               {"tools", Json::array()}};
   auto req = p->buildRequest(chatCall(body), t);
   REQUIRE(req);
   CHECK(req->url == "https://api.openai.com/v1/chat/completions");
@@ -48,11 +50,13 @@ TEST_CASE("openai: options fill in what the client left out; the client's value 
   CHECK(sent["tools"] == Json::array());
 }
 
-TEST_CASE("openai: streaming asks for usage; upstream_url and upstream_path override the endpoint") {
+TEST_CASE(
+    "openai: streaming asks for usage; upstream_url and upstream_path override the endpoint") {
   const Provider* p = findProvider("openai");
   Target t{"openai", "", {}};
   t.options.upstream_url = "http://127.0.0.1:9999/custom/chat";
-  Json body = {{"model", "m"}, {"messages", {{{"role", "user"}, {"content", "hi"}}}}, {"stream", true}};
+  Json body = {
+      {"model", "m"}, {"messages", {{{"role", "user"}, {"content", "hi"}}}}, {"stream", true}};
   auto req = p->buildRequest(chatCall(body, true), t);
   REQUIRE(req);
   CHECK(req->url == "http://127.0.0.1:9999/custom/chat");
@@ -80,7 +84,9 @@ TEST_CASE("azure: deployment URL with api-version") {
   t.options.azure_api_version = "2024-10-21";
   Json body = {{"messages", {{{"role", "user"}, {"content", "hi"}}}}};
   auto req = p->buildRequest(chatCall(body), t);
-  CHECK(req->url == "https://inst.openai.azure.com/openai/deployments/dep/chat/completions?api-version=2024-10-21");
+  CHECK(req->url ==
+        "https://inst.openai.azure.com/openai/deployments/dep/chat/"
+        "completions?api-version=2024-10-21");
   ProxyCall emb;
   emb.route_type = RouteType::Embeddings;
   emb.model = "e";
@@ -93,7 +99,8 @@ TEST_CASE("azure: deployment URL with api-version") {
 TEST_CASE("openai: a 200 body passes through byte for byte; usage is read") {
   const Provider* p = findProvider("openai");
   Json body = {{"messages", {{{"role", "user"}, {"content", "hi"}}}}};
-  std::string upstream = R"({"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-4o-mini","system_fingerprint":"fp","choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}})";
+  std::string upstream =
+      R"({"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-4o-mini","system_fingerprint":"fp","choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}})";
   const std::string copy = upstream;
   auto reply = p->parseResponse(chatCall(body), upstream, Target{"openai", "", {}});
   REQUIRE(reply);
@@ -108,14 +115,17 @@ TEST_CASE("openai: a 200 body passes through byte for byte; usage is read") {
   std::string no_choices = R"({"object":"chat.completion"})";
   auto missing = p->parseResponse(chatCall(body), no_choices, Target{"openai", "", {}});
   REQUIRE_FALSE(missing);
-  CHECK(missing.error().message == "upstream openai returned a response without 'choices' for llm/v1/chat");
+  CHECK(missing.error().message ==
+        "upstream openai returned a response without 'choices' for llm/v1/chat");
 }
 
 TEST_CASE("openai stream: chunks pass through, the usage-only chunk only when the client asked") {
   const Provider* p = findProvider("openai");
   Json body = {{"messages", {{{"role", "user"}, {"content", "hi"}}}}, {"stream", true}};
-  const std::string text_chunk = R"({"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]})";
-  const std::string usage_chunk = R"({"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7}})";
+  const std::string text_chunk =
+      R"({"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]})";
+  const std::string usage_chunk =
+      R"({"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2,"total_tokens":7}})";
   for (bool wants : {false, true}) {
     CAPTURE(wants);
     auto call = chatCall(body, true);
@@ -151,7 +161,9 @@ TEST_CASE("openai stream: no [DONE] is a truncation error; an error event is rep
 
 TEST_CASE("upstream errors keep their status and OpenAI fields") {
   const Provider* p = findProvider("openai");
-  auto e = p->parseError(401, R"({"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key","param":null}})");
+  auto e = p->parseError(
+      401,
+      R"({"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key","param":null}})");
   CHECK(e.status == 401);
   CHECK(e.message == "Incorrect API key provided");
   CHECK(e.code == "invalid_api_key");
@@ -172,17 +184,21 @@ TEST_CASE("format options select the wire format at load time") {
   CHECK(resolveProvider("nope", o) == nullptr);
 }
 
-TEST_CASE("openai: the pass-through scan reads usage only at the top level and refuses non-objects") {
+TEST_CASE(
+    "openai: the pass-through scan reads usage only at the top level and refuses non-objects") {
   const Provider* p = findProvider("openai");
   Json body = {{"messages", {{{"role", "user"}, {"content", "hi"}}}}};
-  std::string nested = R"({"choices":[{"message":{"usage":{"prompt_tokens":99}}}],"usage":{"completion_tokens":4,"details":{"prompt_tokens":1},"prompt_tokens":6}})";
+  std::string nested =
+      R"({"choices":[{"message":{"usage":{"prompt_tokens":99}}}],"usage":{"completion_tokens":4,"details":{"prompt_tokens":1},"prompt_tokens":6}})";
   auto reply = p->parseResponse(chatCall(body), nested, Target{"openai", "", {}, {}});
   REQUIRE(reply);
   CHECK(reply->usage.prompt_tokens == 6);
   CHECK(reply->usage.completion_tokens == 4);
   std::string no_usage = R"({"choices":[]})";
-  CHECK(p->parseResponse(chatCall(body), no_usage, Target{"openai", "", {}, {}})->usage.known() == false);
-  for (std::string bad : {std::string("[1,2]"), std::string("{\"choices\":[}"), std::string(200, '[')}) {
+  CHECK(p->parseResponse(chatCall(body), no_usage, Target{"openai", "", {}, {}})->usage.known() ==
+        false);
+  for (std::string bad :
+       {std::string("[1,2]"), std::string("{\"choices\":[}"), std::string(200, '[')}) {
     auto r = p->parseResponse(chatCall(body), bad, Target{"openai", "", {}, {}});
     REQUIRE_FALSE(r);
     CHECK(r.error().status == 502);

@@ -7,8 +7,8 @@
 #include "proxy/framing.hpp"
 
 using aigw::Status;
-using aigw::proxy::newFramer;
 using aigw::providers::Framing;
+using aigw::proxy::newFramer;
 
 namespace {
 
@@ -32,7 +32,8 @@ std::vector<Event> frame(Framing framing, const std::string& text, std::size_t s
     events.push_back({std::string(e), std::string(d)});
     return {};
   };
-  for (std::size_t i = 0; i < text.size(); i += step) REQUIRE(framer->feed(std::string_view(text).substr(i, step), cb));
+  for (std::size_t i = 0; i < text.size(); i += step)
+    REQUIRE(framer->feed(std::string_view(text).substr(i, step), cb));
   REQUIRE(framer->finish(cb));
   return events;
 }
@@ -40,7 +41,8 @@ std::vector<Event> frame(Framing framing, const std::string& text, std::size_t s
 }  // namespace
 
 TEST_CASE("SSE: the same events whatever the split points (Kong's OpenAI stream fixture)") {
-  const std::string text = readFile(AIGW_FIXTURES_DIR "/kong/_extracted/streaming-spec-mocks/openai-chat-good.sse.txt");
+  const std::string text =
+      readFile(AIGW_FIXTURES_DIR "/kong/_extracted/streaming-spec-mocks/openai-chat-good.sse.txt");
   REQUIRE(!text.empty());
   const auto whole = frame(Framing::Sse, text, text.size());
   REQUIRE(whole.size() >= 3);
@@ -52,7 +54,9 @@ TEST_CASE("SSE: the same events whatever the split points (Kong's OpenAI stream 
 }
 
 TEST_CASE("SSE: Kong's chunk boundaries, event names, CRLF, comments, multi-line data") {
-  auto chunks = nlohmann::json::parse(readFile(AIGW_FIXTURES_DIR "/kong/_extracted/streaming-spec-mocks/openai-chat-partial-split.chunks.json"));
+  auto chunks = nlohmann::json::parse(
+      readFile(AIGW_FIXTURES_DIR
+               "/kong/_extracted/streaming-spec-mocks/openai-chat-partial-split.chunks.json"));
   auto framer = newFramer(Framing::Sse);
   int events = 0;
   auto cb = [&](std::string_view, std::string_view d) -> Status {
@@ -64,7 +68,9 @@ TEST_CASE("SSE: Kong's chunk boundaries, event names, CRLF, comments, multi-line
   REQUIRE(framer->finish(cb));
   CHECK(events > 1);
 
-  const auto ev = frame(Framing::Sse, ": keep-alive\r\nevent: message_start\r\ndata: {\"a\":1}\r\n\r\ndata: x\ndata: y\n\n", 3);
+  const auto ev = frame(
+      Framing::Sse,
+      ": keep-alive\r\nevent: message_start\r\ndata: {\"a\":1}\r\n\r\ndata: x\ndata: y\n\n", 3);
   REQUIRE(ev.size() == 2);
   CHECK(ev[0] == Event{"message_start", "{\"a\":1}"});
   CHECK(ev[1] == Event{"", "x\ny"});
