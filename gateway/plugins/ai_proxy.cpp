@@ -128,7 +128,44 @@ class AiProxy : public Plugin {
   std::optional<ApiError> checkShape(const Json& body) const;
 };
 
+// The types of OpenAI's common fields, checked once here so no provider meets a string where a
+// number belongs (https://platform.openai.com/docs/api-reference/chat/create).
+std::optional<ApiError> checkCommonTypes(const Json& body) {
+  for (const char* key : {"max_tokens", "max_completion_tokens", "n", "temperature", "top_p",
+                          "top_k", "seed", "presence_penalty", "frequency_penalty"}) {
+    const auto it = body.find(key);
+    if (it != body.end() && !it->is_null() && !it->is_number())
+      return ApiError::badRequest(std::string(key) + " must be a number", key);
+  }
+  if (const auto so = body.find("stream_options"); so != body.end() && !so->is_null()) {
+    if (!so->is_object())
+      return ApiError::badRequest("stream_options must be an object", "stream_options");
+    if (const auto iu = so->find("include_usage");
+        iu != so->end() && !iu->is_null() && !iu->is_boolean())
+      return ApiError::badRequest("include_usage must be a boolean",
+                                  "stream_options.include_usage");
+  }
+  if (const auto stop = body.find("stop"); stop != body.end() && !stop->is_null()) {
+    bool ok = stop->is_string() || stop->is_array();
+    if (stop->is_array())
+      for (const auto& s : *stop) ok = ok && s.is_string();
+    if (!ok) return ApiError::badRequest("stop must be a string or an array of strings", "stop");
+  }
+  for (const char* key : {"tools", "response_format", "tool_choice"}) {
+    const auto it = body.find(key);
+    if (it == body.end() || it->is_null()) continue;
+    if (std::string(key) == "tools" && !it->is_array())
+      return ApiError::badRequest("tools must be an array", key);
+    if (std::string(key) == "response_format" && !it->is_object())
+      return ApiError::badRequest("response_format must be an object", key);
+    if (std::string(key) == "tool_choice" && !it->is_string() && !it->is_object())
+      return ApiError::badRequest("tool_choice must be a string or an object", key);
+  }
+  return std::nullopt;
+}
+
 std::optional<ApiError> AiProxy::checkShape(const Json& body) const {
+  if (auto e = checkCommonTypes(body)) return e;
   const bool has_messages = body.contains("messages");
   const bool has_prompt = body.contains("prompt");
   if (route_type == RouteType::Embeddings) {
@@ -156,6 +193,26 @@ std::optional<ApiError> AiProxy::checkShape(const Json& body) const {
           !(m["content"].is_string() || m["content"].is_array() || m["content"].is_null()))
         return ApiError::badRequest("message content must be a string or an array of parts",
                                     path + ".content");
+      if (m.contains("content") && m["content"].is_array()) {
+        const auto& parts = m["content"];
+        for (std::size_t j = 0; j < parts.size(); ++j) {
+          const std::string part_path = path + ".content[" + std::to_string(j) + "]";
+          if (!parts[j].is_object() || !parts[j].contains("type") || !parts[j]["type"].is_string())
+            return ApiError::badRequest("each content part must be an object with a string 'type'",
+                                        part_path + ".type");
+          const std::string& type = parts[j]["type"].get_ref<const std::string&>();
+          if (type == "text" && !(parts[j].contains("text") && parts[j]["text"].is_string()))
+            return ApiError::badRequest("a text part needs a string 'text'", part_path + ".text");
+          if (type == "image_url") {
+            const auto& iu = parts[j].contains("image_url") ? parts[j]["image_url"] : Json();
+            const bool ok =
+                iu.is_string() || (iu.is_object() && iu.contains("url") && iu["url"].is_string());
+            if (!ok)
+              return ApiError::badRequest("an image_url part needs image_url.url as a string",
+                                          part_path + ".image_url.url");
+          }
+        }
+      }
     }
   } else {
     if (has_messages && !has_prompt)

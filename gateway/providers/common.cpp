@@ -124,8 +124,8 @@ std::string contentText(const nlohmann::json& content) {
   std::string out;
   if (content.is_array()) {
     for (const auto& part : content) {
-      if (part.is_object() && part.value("type", "") == "text" && part.contains("text") &&
-          part["text"].is_string())
+      if (part.is_object() && part.contains("type") && part["type"] == "text" &&
+          part.contains("text") && part["text"].is_string())
         out += part["text"].get<std::string>();
     }
   }

@@ -51,7 +51,11 @@ class MockResponse : public proxy::UpstreamResponse {
                       : std::chrono::microseconds(0)) {
     headers_.push_back({"content-type", stream ? "text/event-stream" : "application/json"});
   }
-  int status() const override { return 200; }
+  int status() const override { return status_; }
+  MockResponse& withStatus(int status) {
+    status_ = status;
+    return *this;
+  }
   const proxy::Headers& headers() const override { return headers_; }
   const proxy::UpstreamError& error() const override { return error_; }
   bool read(std::string& out) override {
@@ -72,6 +76,7 @@ class MockResponse : public proxy::UpstreamResponse {
   std::chrono::microseconds interval_;
   proxy::Headers headers_;
   proxy::UpstreamError error_;
+  int status_ = 200;
 };
 
 class MockProvider : public OpenAICompatProvider {
@@ -99,6 +104,22 @@ class MockProvider : public OpenAICompatProvider {
 
   std::unique_ptr<proxy::UpstreamResponse> localExchange(
       const proxy::UpstreamRequest& req) const override {
+    // A body the mock cannot read (possible with route_type preserve, which skips the checks)
+    // is answered like a real upstream would: a 400, never an exception.
+    try {
+      return answer(req);
+    } catch (const std::exception&) {
+      auto bad = std::make_unique<MockResponse>(
+          std::vector<std::string>{
+              R"({"error":{"message":"the mock provider cannot read this request body","type":"invalid_request_error"}})"},
+          false, 0, 0);
+      bad->withStatus(400);
+      return bad;
+    }
+  }
+
+ private:
+  std::unique_ptr<proxy::UpstreamResponse> answer(const proxy::UpstreamRequest& req) const {
     Json body, opts = Json::object();
     json::parse(req.body, body);
     for (const auto& h : req.headers)

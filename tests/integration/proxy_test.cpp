@@ -324,6 +324,23 @@ TEST_CASE("bad client input: clear 4xx with the field, then the gateway still wo
   auto bad_stream =
       gw().post("/openai/chat", R"({"messages":[{"role":"user","content":"x"}],"stream":"yes"})");
   CHECK(bad_stream.json()["error"]["param"] == "stream");
+  // Wrong types in OpenAI's own fields are 400s naming the field, for every provider alike.
+  const std::pair<const char*, const char*> typed[] = {
+      {R"({"messages":[{"role":"user","content":"x"}],"max_tokens":"x"})", "max_tokens"},
+      {R"({"messages":[{"role":"user","content":"x"}],"stream":true,"stream_options":{"include_usage":"yes"}})",
+       "stream_options.include_usage"},
+      {R"({"messages":[{"role":"user","content":[{"type":5}]}]})", "messages[0].content[0].type"},
+      {R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":7}]}]})",
+       "messages[0].content[0].image_url.url"},
+      {R"({"messages":[{"role":"user","content":"x"}],"stop":[1]})", "stop"},
+      {R"({"messages":[{"role":"user","content":"x"}],"tools":{}})", "tools"},
+  };
+  for (const auto& [body, param] : typed) {
+    CAPTURE(body);
+    auto r = gw().post("/mock/chat", body);
+    CHECK(r.status == 400);
+    CHECK(r.json()["error"]["param"] == param);
+  }
   auto missing = gw().post("/nowhere", kHello);
   CHECK(missing.status == 404);
   CHECK(missing.json()["error"]["message"] == "no Route matched with those values");
