@@ -31,11 +31,7 @@ using wire::str;
 
 class AnthropicStreamDecoder : public StreamDecoder {
  public:
-  AnthropicStreamDecoder(RouteType type, std::string model)
-      : completions_(type == RouteType::Completions),
-        id_(newCompletionId(completions_ ? "cmpl-" : "chatcmpl-")),
-        created_(unixNow()),
-        model_(std::move(model)) {}
+  AnthropicStreamDecoder(RouteType type, std::string model) : chunks_(type, std::move(model)) {}
 
   Status onEvent(std::string_view event, std::string_view data, ChunkSink& out) override {
     if (done_) return {};
@@ -74,11 +70,11 @@ class AnthropicStreamDecoder : public StreamDecoder {
 
  private:
   Status onMessageStart(const Json& message, ChunkSink& out) {
-    if (const std::string id = str(message, "id"); !id.empty()) id_ = id;
-    if (const std::string model = str(message, "model"); !model.empty()) model_ = model;
+    if (const std::string id = str(message, "id"); !id.empty()) chunks_.setId(id);
+    if (const std::string model = str(message, "model"); !model.empty()) chunks_.setModel(model);
     mergeUsage(field(message, "usage"));
-    if (completions_) return {};
-    emitDelta({{"role", "assistant"}, {"content", ""}}, out);
+    if (chunks_.completions()) return {};
+    chunks_.delta({{"role", "assistant"}, {"content", ""}}, out);
     return {};
   }
 
@@ -92,9 +88,9 @@ class AnthropicStreamDecoder : public StreamDecoder {
                    {"id", str(block, "id")},
                    {"type", "function"},
                    {"function", {{"name", str(block, "name")}, {"arguments", ""}}}};
-      emitDelta({{"tool_calls", Json::array({std::move(call)})}}, out);
+      chunks_.delta({{"tool_calls", Json::array({std::move(call)})}}, out);
     } else if (type == "text") {
-      if (const std::string text = str(block, "text"); !text.empty()) emitText(text, out);
+      if (const std::string text = str(block, "text"); !text.empty()) chunks_.text(text, out);
     }
     return {};
   }
@@ -103,7 +99,7 @@ class AnthropicStreamDecoder : public StreamDecoder {
     const Json& delta = field(ev, "delta");
     const std::string type = str(delta, "type");
     if (type == "text_delta") {
-      emitText(str(delta, "text"), out);
+      chunks_.text(str(delta, "text"), out);
     } else if (type == "input_json_delta") {
       const auto it = tools_.find(blockIndex(ev));
       if (it == tools_.end())
@@ -112,7 +108,7 @@ class AnthropicStreamDecoder : public StreamDecoder {
       const std::string partial = str(delta, "partial_json");
       if (partial.empty()) return {};
       Json call = {{"index", it->second}, {"function", {{"arguments", partial}}}};
-      emitDelta({{"tool_calls", Json::array({std::move(call)})}}, out);
+      chunks_.delta({{"tool_calls", Json::array({std::move(call)})}}, out);
     }
     // thinking_delta, signature_delta, citations_delta: no OpenAI chunk field to carry them.
     return {};
@@ -120,9 +116,9 @@ class AnthropicStreamDecoder : public StreamDecoder {
 
   Status onMessageStop(ChunkSink& out) {
     done_ = true;
-    Json chunk = base();
+    Json chunk = chunks_.base();
     Json choice = {{"index", 0}, {"finish_reason", finishReason(stop_reason_)}};
-    if (completions_) {
+    if (chunks_.completions()) {
       choice["text"] = "";
       choice["logprobs"] = nullptr;
     } else {
@@ -147,35 +143,7 @@ class AnthropicStreamDecoder : public StreamDecoder {
     return index.is_number_integer() ? index.get<long long>() : -1;
   }
 
-  Json base() const {
-    Json chunk = makeChunk(id_, created_, model_);
-    if (completions_) chunk["object"] = "text_completion";
-    return chunk;
-  }
-
-  void emitText(const std::string& text, ChunkSink& out) {
-    if (text.empty()) return;
-    if (completions_) {
-      Json chunk = base();
-      chunk["choices"].push_back(
-          {{"index", 0}, {"text", text}, {"logprobs", nullptr}, {"finish_reason", nullptr}});
-      out.emit(json::dump(chunk));
-      return;
-    }
-    emitDelta({{"content", text}}, out);
-  }
-
-  void emitDelta(Json delta, ChunkSink& out) {
-    Json chunk = base();
-    chunk["choices"].push_back(
-        {{"index", 0}, {"delta", std::move(delta)}, {"finish_reason", nullptr}});
-    out.emit(json::dump(chunk));
-  }
-
-  bool completions_;
-  std::string id_;
-  long long created_;
-  std::string model_;
+  ChunkWriter chunks_;
   std::string stop_reason_;
   std::map<long long, int> tools_;  // Anthropic content block index -> OpenAI tool call index
   int tool_index_ = 0;

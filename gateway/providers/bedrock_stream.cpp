@@ -33,11 +33,7 @@ using wire::str;
 class BedrockStreamDecoder : public StreamDecoder {
  public:
   explicit BedrockStreamDecoder(const ProxyCall& call)
-      : completions_(call.route_type == RouteType::Completions),
-        preserve_(call.route_type == RouteType::Preserve),
-        id_(newCompletionId(completions_ ? "cmpl-" : "chatcmpl-")),
-        created_(unixNow()),
-        model_(call.model) {}
+      : chunks_(call.route_type, call.model), preserve_(call.route_type == RouteType::Preserve) {}
 
   Status onEvent(std::string_view event, std::string_view data, ChunkSink& out) override {
     if (preserve_) {
@@ -49,7 +45,7 @@ class BedrockStreamDecoder : public StreamDecoder {
     if (!json::parse(data, ev) || !ev.is_object())
       return Status::error("upstream bedrock sent a stream event that is not a JSON object");
     if (event == "messageStart") {
-      if (!completions_) emitDelta({{"role", "assistant"}, {"content", ""}}, out);
+      if (!chunks_.completions()) chunks_.delta({{"role", "assistant"}, {"content", ""}}, out);
     } else if (event == "contentBlockStart") {
       return onBlockStart(ev, out);
     } else if (event == "contentBlockDelta") {
@@ -78,30 +74,30 @@ class BedrockStreamDecoder : public StreamDecoder {
   Status onBlockStart(const Json& ev, ChunkSink& out) {
     const Json& use = field(field(ev, "start"), "toolUse");
     if (!use.is_object()) return {};
-    if (completions_) return {};
+    if (chunks_.completions()) return {};
     const int index = next_tool_++;
     tools_[blockIndex(ev)] = index;
     Json call = {{"index", index},
                  {"id", str(use, "toolUseId")},
                  {"type", "function"},
                  {"function", {{"name", str(use, "name")}, {"arguments", ""}}}};
-    emitDelta({{"tool_calls", Json::array({std::move(call)})}}, out);
+    chunks_.delta({{"tool_calls", Json::array({std::move(call)})}}, out);
     return {};
   }
 
   Status onBlockDelta(const Json& ev, ChunkSink& out) {
     const Json& delta = field(ev, "delta");
     if (const Json& text = field(delta, "text"); text.is_string()) {
-      emitText(text.get<std::string>(), out);
+      chunks_.text(text.get<std::string>(), out);
     } else if (const Json& use = field(delta, "toolUse"); use.is_object()) {
-      if (completions_) return {};
+      if (chunks_.completions()) return {};
       const auto it = tools_.find(blockIndex(ev));
       if (it == tools_.end())
         return Status::error("upstream bedrock sent toolUse input for an unknown content block");
       const std::string fragment = str(use, "input");
       if (fragment.empty()) return {};
       Json call = {{"index", it->second}, {"function", {{"arguments", fragment}}}};
-      emitDelta({{"tool_calls", Json::array({std::move(call)})}}, out);
+      chunks_.delta({{"tool_calls", Json::array({std::move(call)})}}, out);
     }
     // reasoningContent, citation: no OpenAI chunk field to carry them.
     return {};
@@ -109,9 +105,9 @@ class BedrockStreamDecoder : public StreamDecoder {
 
   void emitFinish(ChunkSink& out) {
     finished_ = true;
-    Json chunk = base();
+    Json chunk = chunks_.base();
     Json choice = {{"index", 0}, {"finish_reason", finishReason(stop_reason_)}};
-    if (completions_) {
+    if (chunks_.completions()) {
       choice["text"] = "";
       choice["logprobs"] = nullptr;
     } else {
@@ -127,36 +123,8 @@ class BedrockStreamDecoder : public StreamDecoder {
     return index.is_number_integer() ? index.get<long long>() : -1;
   }
 
-  Json base() const {
-    Json chunk = makeChunk(id_, created_, model_);
-    if (completions_) chunk["object"] = "text_completion";
-    return chunk;
-  }
-
-  void emitText(const std::string& text, ChunkSink& out) {
-    if (text.empty()) return;
-    if (completions_) {
-      Json chunk = base();
-      chunk["choices"].push_back(
-          {{"index", 0}, {"text", text}, {"logprobs", nullptr}, {"finish_reason", nullptr}});
-      out.emit(json::dump(chunk));
-      return;
-    }
-    emitDelta({{"content", text}}, out);
-  }
-
-  void emitDelta(Json delta, ChunkSink& out) {
-    Json chunk = base();
-    chunk["choices"].push_back(
-        {{"index", 0}, {"delta", std::move(delta)}, {"finish_reason", nullptr}});
-    out.emit(json::dump(chunk));
-  }
-
-  bool completions_;
+  ChunkWriter chunks_;
   bool preserve_;
-  std::string id_;
-  long long created_;
-  std::string model_;
   std::map<long long, int> tools_;  // contentBlockIndex -> OpenAI tool call index
   int next_tool_ = 0;
   std::string stop_reason_;

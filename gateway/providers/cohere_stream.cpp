@@ -30,11 +30,7 @@ using wire::str;
 
 class CohereStreamDecoder : public StreamDecoder {
  public:
-  CohereStreamDecoder(RouteType type, std::string model)
-      : completions_(type == RouteType::Completions),
-        id_(newCompletionId(completions_ ? "cmpl-" : "chatcmpl-")),
-        created_(unixNow()),
-        model_(std::move(model)) {}
+  CohereStreamDecoder(RouteType type, std::string model) : chunks_(type, std::move(model)) {}
 
   Status onEvent(std::string_view event, std::string_view data, ChunkSink& out) override {
     if (done_ || data == "[DONE]") return {};
@@ -46,12 +42,12 @@ class CohereStreamDecoder : public StreamDecoder {
     const Json& message = field(field(ev, "delta"), "message");
 
     if (type == "message-start") {
-      if (const std::string id = str(ev, "id"); !id.empty()) id_ = id;
-      if (!completions_) emitDelta({{"role", "assistant"}, {"content", ""}}, out);
+      if (const std::string id = str(ev, "id"); !id.empty()) chunks_.setId(id);
+      if (!chunks_.completions()) chunks_.delta({{"role", "assistant"}, {"content", ""}}, out);
     } else if (type == "content-delta" || type == "content-start") {
-      emitText(str(field(message, "content"), "text"), out);
+      chunks_.text(str(field(message, "content"), "text"), out);
     } else if (type == "tool-plan-delta") {
-      emitText(str(message, "tool_plan"), out);
+      chunks_.text(str(message, "tool_plan"), out);
     } else if (type == "tool-call-start") {
       const Json& call = toolCall(message);
       const int index = tool_index_++;
@@ -61,7 +57,7 @@ class CohereStreamDecoder : public StreamDecoder {
                     {"id", str(call, "id")},
                     {"type", "function"},
                     {"function", {{"name", str(fn, "name")}, {"arguments", str(fn, "arguments")}}}};
-      emitDelta({{"tool_calls", Json::array({std::move(delta)})}}, out);
+      chunks_.delta({{"tool_calls", Json::array({std::move(delta)})}}, out);
     } else if (type == "tool-call-delta") {
       const auto it = tools_.find(cohereIndex(ev));
       if (it == tools_.end())
@@ -69,7 +65,7 @@ class CohereStreamDecoder : public StreamDecoder {
       const std::string args = str(field(toolCall(message), "function"), "arguments");
       if (!args.empty()) {
         Json delta = {{"index", it->second}, {"function", {{"arguments", args}}}};
-        emitDelta({{"tool_calls", Json::array({std::move(delta)})}}, out);
+        chunks_.delta({{"tool_calls", Json::array({std::move(delta)})}}, out);
       }
     } else if (type == "message-end") {
       return onMessageEnd(field(ev, "delta"), out);
@@ -90,9 +86,9 @@ class CohereStreamDecoder : public StreamDecoder {
     if (const std::string error = str(delta, "error"); !error.empty())
       return Status::error("upstream error mid-stream: " + error);
     usage_ = usageFrom(field(delta, "usage"));
-    Json chunk = base();
+    Json chunk = chunks_.base();
     Json choice = {{"index", 0}, {"finish_reason", finishReason(str(delta, "finish_reason"))}};
-    if (completions_) {
+    if (chunks_.completions()) {
       choice["text"] = "";
       choice["logprobs"] = nullptr;
     } else {
@@ -115,35 +111,7 @@ class CohereStreamDecoder : public StreamDecoder {
     return index.is_number_integer() ? index.get<long long>() : -1;
   }
 
-  Json base() const {
-    Json chunk = makeChunk(id_, created_, model_);
-    if (completions_) chunk["object"] = "text_completion";
-    return chunk;
-  }
-
-  void emitText(const std::string& text, ChunkSink& out) {
-    if (text.empty()) return;
-    if (completions_) {
-      Json chunk = base();
-      chunk["choices"].push_back(
-          {{"index", 0}, {"text", text}, {"logprobs", nullptr}, {"finish_reason", nullptr}});
-      out.emit(json::dump(chunk));
-      return;
-    }
-    emitDelta({{"content", text}}, out);
-  }
-
-  void emitDelta(Json delta, ChunkSink& out) {
-    Json chunk = base();
-    chunk["choices"].push_back(
-        {{"index", 0}, {"delta", std::move(delta)}, {"finish_reason", nullptr}});
-    out.emit(json::dump(chunk));
-  }
-
-  bool completions_;
-  std::string id_;
-  long long created_;
-  std::string model_;
+  ChunkWriter chunks_;
   std::map<long long, int> tools_;  // Cohere tool call index -> OpenAI tool call index
   int tool_index_ = 0;
   bool done_ = false;

@@ -261,3 +261,38 @@ std::string renderCompletion(const ProxyCall& call, Completion answer) {
 }
 
 }  // namespace aigw::providers
+
+namespace aigw::providers {
+
+ChunkWriter::ChunkWriter(RouteType type, std::string model)
+    : completions_(type == RouteType::Completions),
+      id_(newCompletionId(completions_ ? "cmpl-" : "chatcmpl-")),
+      created_(unixNow()),
+      model_(std::move(model)) {}
+
+nlohmann::json ChunkWriter::base() const {
+  nlohmann::json chunk = makeChunk(id_, created_, model_);
+  if (completions_) chunk["object"] = "text_completion";
+  return chunk;
+}
+
+void ChunkWriter::text(const std::string& text, ChunkSink& out) const {
+  if (text.empty()) return;
+  if (completions_) {
+    nlohmann::json chunk = base();
+    chunk["choices"].push_back(
+        {{"index", 0}, {"text", text}, {"logprobs", nullptr}, {"finish_reason", nullptr}});
+    out.emit(json::dump(chunk));
+    return;
+  }
+  delta({{"content", text}}, out);
+}
+
+void ChunkWriter::delta(nlohmann::json delta, ChunkSink& out) const {
+  nlohmann::json chunk = base();
+  chunk["choices"].push_back(
+      {{"index", 0}, {"delta", std::move(delta)}, {"finish_reason", nullptr}});
+  out.emit(json::dump(chunk));
+}
+
+}  // namespace aigw::providers

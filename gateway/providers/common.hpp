@@ -45,6 +45,28 @@ Usage usageFromOpenAI(const nlohmann::json& usage);
 
 // A chat.completion.chunk skeleton with id/object/created/model and one choice.
 nlohmann::json makeChunk(const std::string& id, long long created, const std::string& model);
+// The chunks of one streamed answer, all with the same id, created and model:
+// chat.completion.chunk deltas, or text_completion pieces on the completions route.
+class ChunkWriter {
+ public:
+  ChunkWriter(RouteType type, std::string model);
+  void setId(std::string id) { id_ = std::move(id); }
+  void setModel(std::string model) { model_ = std::move(model); }
+  bool completions() const { return completions_; }
+  // An empty chunk (no choices yet) carrying id/object/created/model.
+  nlohmann::json base() const;
+  // Text: a content delta, or a text piece for completions. Empty text sends nothing.
+  void text(const std::string& text, ChunkSink& out) const;
+  // A chat delta (role, content, tool_calls ...) with finish_reason null.
+  void delta(nlohmann::json delta, ChunkSink& out) const;
+
+ private:
+  bool completions_;
+  std::string id_;
+  long long created_;
+  std::string model_;
+};
+
 // A fresh id like "chatcmpl-<24 random chars>".
 std::string newCompletionId(std::string_view prefix = "chatcmpl-");
 long long unixNow();
