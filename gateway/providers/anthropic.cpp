@@ -229,25 +229,11 @@ ApiResult<Json> toolChoiceFor(const Json& choice) {
 
 // OpenAI parameters with no Messages API equivalent: a client that sets them gets a 400 naming
 // the field rather than an answer that silently ignored it (BRIEF §4).
-constexpr const char* kUnsupported[] = {
-    "logprobs",          "top_logprobs", "logit_bias", "presence_penalty",
-    "frequency_penalty", "seed",         "audio",      "prediction"};
-
-bool isSet(const Json& v) {
-  if (v.is_null()) return false;
-  if (v.is_boolean()) return v.get<bool>();
-  if (v.is_number()) return v.get<double>() != 0;
-  if (v.is_object() || v.is_array() || v.is_string()) return !v.empty();
-  return true;
-}
-
 std::optional<ApiError> checkUnsupported(const Json& in) {
-  for (const char* key : kUnsupported)
-    if (isSet(field(in, key)))
-      return ApiError::badRequest(std::string(key) + " is not supported by provider anthropic",
-                                  key);
-  if (const Json& n = field(in, "n"); n.is_number() && n.get<double>() > 1)
-    return ApiError::badRequest("n > 1 is not supported by provider anthropic", "n");
+  if (auto e = rejectUnsupported(in, "anthropic",
+                                 {"logprobs", "top_logprobs", "logit_bias", "presence_penalty",
+                                  "frequency_penalty", "seed", "audio", "prediction"}))
+    return e;
   if (const Json& rf = field(in, "response_format"); !rf.is_null()) {
     const std::string type = str(rf, "type");
     if (type != "text")

@@ -242,24 +242,11 @@ ApiResult<Json> toolChoiceFor(const Json& choice) {
 }
 
 // OpenAI parameters Converse has no field for: a 400 naming the field, never a silent drop.
-constexpr const char* kUnsupported[] = {
-    "logprobs",          "top_logprobs", "logit_bias", "presence_penalty",
-    "frequency_penalty", "seed",         "audio",      "prediction"};
-
-bool isSet(const Json& v) {
-  if (v.is_null()) return false;
-  if (v.is_boolean()) return v.get<bool>();
-  if (v.is_number()) return v.get<double>() != 0;
-  if (v.is_object() || v.is_array() || v.is_string()) return !v.empty();
-  return true;
-}
-
 std::optional<ApiError> checkUnsupported(const Json& in) {
-  for (const char* key : kUnsupported)
-    if (isSet(field(in, key)))
-      return ApiError::badRequest(std::string(key) + " is not supported by provider bedrock", key);
-  if (const Json& n = field(in, "n"); n.is_number() && n.get<double>() > 1)
-    return ApiError::badRequest("n > 1 is not supported by provider bedrock", "n");
+  if (auto e = rejectUnsupported(in, "bedrock",
+                                 {"logprobs", "top_logprobs", "logit_bias", "presence_penalty",
+                                  "frequency_penalty", "seed", "audio", "prediction"}))
+    return e;
   if (const Json& rf = field(in, "response_format"); !rf.is_null()) {
     const std::string type = str(rf, "type");
     if (type != "text")

@@ -151,18 +151,6 @@ ApiResult<Json> toMessages(const Json& messages) {
   return out;
 }
 
-// OpenAI parameters with no v2 equivalent: a 400 naming the field, never a silent drop.
-constexpr const char* kUnsupported[] = {"logprobs", "top_logprobs", "logit_bias", "audio",
-                                        "prediction"};
-
-bool isSet(const Json& v) {
-  if (v.is_null()) return false;
-  if (v.is_boolean()) return v.get<bool>();
-  if (v.is_number()) return v.get<double>() != 0;
-  if (v.is_object() || v.is_array() || v.is_string()) return !v.empty();
-  return true;
-}
-
 // Tools, tool_choice and response_format. v2 tools are OpenAI's shape; tool_choice is only
 // REQUIRED or NONE, so naming one function is expressed as "only that tool, and REQUIRED".
 // https://docs.cohere.com/reference/chat#request.body.tool_choice
@@ -249,12 +237,11 @@ std::string base64Float32(const Json& values) {
 
 // ---- shared with the v1 provider (cohere_v1.cpp); declared in cohere.hpp ----
 
+// OpenAI parameters with no v2 equivalent: a 400 naming the field, never a silent drop.
 std::optional<ApiError> checkUnsupported(const Json& in) {
-  for (const char* key : kUnsupported)
-    if (isSet(field(in, key)))
-      return ApiError::badRequest(std::string(key) + " is not supported by provider cohere", key);
-  if (const Json& n = field(in, "n"); n.is_number() && n.get<double>() > 1)
-    return ApiError::badRequest("n > 1 is not supported by provider cohere", "n");
+  if (auto e = rejectUnsupported(in, "cohere",
+                                 {"logprobs", "top_logprobs", "logit_bias", "audio", "prediction"}))
+    return e;
   if (const Json& p = field(in, "parallel_tool_calls"); p.is_boolean() && !p.get<bool>())
     return ApiError::badRequest("parallel_tool_calls: false is not supported by provider cohere",
                                 "parallel_tool_calls");

@@ -296,3 +296,31 @@ void ChunkWriter::delta(nlohmann::json delta, ChunkSink& out) const {
 }
 
 }  // namespace aigw::providers
+
+namespace aigw::providers {
+
+namespace {
+bool isSet(const nlohmann::json& v) {
+  if (v.is_null()) return false;
+  if (v.is_boolean()) return v.get<bool>();
+  if (v.is_number()) return v.get<double>() != 0;
+  if (v.is_object() || v.is_array() || v.is_string()) return !v.empty();
+  return true;
+}
+}  // namespace
+
+std::optional<ApiError> rejectUnsupported(const nlohmann::json& body, std::string_view provider,
+                                          std::initializer_list<const char*> fields) {
+  if (!body.is_object()) return std::nullopt;
+  for (const char* key : fields) {
+    auto it = body.find(key);
+    if (it != body.end() && isSet(*it))
+      return ApiError::badRequest(
+          std::string(key) + " is not supported by provider " + std::string(provider), key);
+  }
+  if (auto n = body.find("n"); n != body.end() && n->is_number() && n->get<double>() > 1)
+    return ApiError::badRequest("n > 1 is not supported by provider " + std::string(provider), "n");
+  return std::nullopt;
+}
+
+}  // namespace aigw::providers

@@ -3,7 +3,9 @@
 // Thread-safety: pure functions.
 #pragma once
 
+#include <initializer_list>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -73,6 +75,12 @@ long long unixNow();
 
 // The text of a message's content: a string, or the concatenated text parts of an array.
 std::string contentText(const nlohmann::json& content);
+
+// OpenAI request fields a provider cannot honour: a 400 naming the first one the client set to a
+// non-default value ("logprobs is not supported by provider X"), and n > 1 likewise. A request
+// that only carries defaults (n: 1, presence_penalty: 0) passes.
+std::optional<ApiError> rejectUnsupported(const nlohmann::json& body, std::string_view provider,
+                                          std::initializer_list<const char*> fields);
 
 // One OpenAI assistant tool call, checked: id, function name and the arguments parsed.
 struct ToolCallRequest {
