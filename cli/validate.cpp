@@ -16,6 +16,7 @@ void setupValidate(CLI::App& app) {
       std::cerr << cfg.error() << "\n";
       throw Exit{kExitUsage};
     }
+    for (const auto& notice : (*cfg)->notices) std::cerr << *file << ": notice: " << notice << "\n";
     std::cout << *file << ": OK (" << (*cfg)->services.size() << " services, "
               << (*cfg)->routes.size() << " routes, " << (*cfg)->enabledPluginCount()
               << " plugins)\n";

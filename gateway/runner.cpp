@@ -54,6 +54,7 @@ int runUntilSignalled(const RunOptions& options, config::ConfigPtr initial,
     std::cerr << "aigw: " << s.message() << "\n";
     return 1;
   }
+  for (const auto& notice : initial->notices) std::cerr << "aigw: notice: " << notice << "\n";
   std::cerr << "aigw " << AIGW_VERSION << ": proxy on " << g.proxy.host << ":"
             << gateway.proxyPort() << ", admin on " << g.admin.host << ":" << gateway.adminPort()
             << " (" << initial->routes.size() << " routes)\n";

@@ -68,7 +68,19 @@ bool isAIGateway(const Json& document) {
   return false;
 }
 
-Json fromAIGateway(const Json& document, ConfigErrors& errors) {
+Json fromAIGateway(const Json& document, ConfigErrors& errors, std::vector<std::string>* notices,
+                   std::vector<std::string>* route_sources) {
+  if (notices) {
+    for (const auto& [prefix, doc] : documents(document)) {
+      const std::string kind = doc->is_object() ? doc->value("kind", "") : "";
+      if (kind == "AIGateway" || kind == "Secret") continue;
+      const std::string name =
+          doc->is_object() ? doc->value("metadata", Json::object()).value("name", "") : "";
+      notices->push_back((kind.empty() ? "a document without a kind"
+                                       : kind + (name.empty() ? "" : " \"" + name + "\"")) +
+                         " ignored: only AIGateway and its credentials Secret are read");
+    }
+  }
   std::map<std::string, std::map<std::string, std::string>> secrets;  // name -> lower(key) -> value
   for (const auto& [prefix, doc] : documents(document)) {
     if (!doc->is_object() || doc->value("kind", "") != "Secret") continue;
@@ -158,6 +170,7 @@ Json fromAIGateway(const Json& document, ConfigErrors& errors) {
             {{"name", "ai-prompt-decorator"}, {"config", {{"prompts", {{"prepend", prepend}}}}}});
       }
       routes.push_back({{"name", id}, {"paths", {"~/" + id + "$"}}, {"plugins", plugins}});
+      if (route_sources) route_sources->push_back(path);
     }
   }
   return {{"_format_version", "3.0"}, {"routes", routes}};

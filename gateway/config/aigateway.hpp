@@ -6,6 +6,8 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "config/errors.hpp"
 
@@ -16,6 +18,12 @@ bool isAIGateway(const nlohmann::json& document);
 
 // The equivalent decK document. Problems are reported with paths into the source
 // ("#1.spec.largeLanguageModels.cloudHosted[0].identifier" for the second YAML document).
-nlohmann::json fromAIGateway(const nlohmann::json& document, ConfigErrors& errors);
+// Documents of other kinds (the GatewayClass, a Namespace ...) are skipped with a line in
+// `notices`.
+// `route_sources`, when given, receives for each generated route the path of the model it came
+// from (so later errors point into the user's file).
+nlohmann::json fromAIGateway(const nlohmann::json& document, ConfigErrors& errors,
+                             std::vector<std::string>* notices = nullptr,
+                             std::vector<std::string>* route_sources = nullptr);
 
 }  // namespace aigw::config

@@ -322,10 +322,20 @@ Result<ConfigPtr, ConfigErrors> build(const Json& document,
   // A Kubernetes AIGateway file becomes the equivalent decK document first.
   FlatDocument flat;
   if (isAIGateway(document)) {
-    Json converted = fromAIGateway(document, builder.errors);
+    std::vector<std::string> sources;
+    Json converted = fromAIGateway(document, builder.errors, &cfg->notices, &sources);
     if (!builder.errors.empty())
       return Result<ConfigPtr, ConfigErrors>::failure(std::move(builder.errors));
     flat = flatten(converted);
+    // Errors in generated routes point at the model entry they came from.
+    for (auto& [flat_path, origin] : flat.origin) {
+      for (std::size_t i = 0; i < sources.size(); ++i) {
+        const std::string route = "routes[" + std::to_string(i) + "]";
+        if (origin.compare(0, route.size(), route) == 0 &&
+            (origin.size() == route.size() || origin[route.size()] == '.'))
+          origin = sources[i] + origin.substr(route.size());
+      }
+    }
   } else {
     flat = flatten(document);
   }

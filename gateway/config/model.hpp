@@ -71,6 +71,8 @@ struct Config {
   std::shared_ptr<const Router> router;
   // The normalised declarative document with ${{ env }} references kept (for dump/persist).
   std::shared_ptr<const nlohmann::json> source;
+  // Things the loader accepted but did not use, for the user to read (not errors).
+  std::vector<std::string> notices;
 
   std::size_t enabledPluginCount() const;
 };

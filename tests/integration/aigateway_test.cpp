@@ -36,6 +36,8 @@ TEST_CASE(
   CHECK(own.status == 400);
   CHECK(own.json()["error"]["message"] == "cannot use own model - must be: gpt-4o");
   CHECK(gw.post("/devteam-chatgpt/extra", "{}").status == 404);  // exact path, like the HTTPRoute
+  CHECK(gw.process().log().find("notice: GatewayClass \"kong-ai-gateways\" ignored") !=
+        std::string::npos);
 }
 
 TEST_CASE("AIGateway errors name the field in the source document") {
