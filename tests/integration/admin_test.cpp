@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <filesystem>
 #include <thread>
 
 #include "integration/gateway_harness.hpp"
@@ -308,4 +309,30 @@ routes:
   CHECK(runCli({"dump", "--admin", "http://127.0.0.1:1"}, &out) == 1);
   CHECK(out.find("cannot reach the aigw admin API at http://127.0.0.1:1") != std::string::npos);
   removeTempDir(dir);
+}
+
+TEST_CASE("every example syncs into a running gateway, and a second sync finds nothing to change") {
+  std::map<std::string, std::string> keys;
+  for (const char* name :
+       {"OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "MISTRAL_API_KEY", "ANTHROPIC_API_KEY",
+        "GEMINI_API_KEY", "COHERE_API_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+        "HF_TOKEN", "DECK_OPENAI_API_KEY"})
+    keys[name] = "test-key";
+  Gateway gw("_format_version: \"3.0\"\n", keys);
+  const std::string admin = "http://127.0.0.1:" + std::to_string(gw.adminPort());
+  int synced = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(AIGW_SOURCE_DIR "/examples")) {
+    if (entry.path().extension() != ".yaml") continue;
+    CAPTURE(entry.path().string());
+    std::string out;
+    CHECK(runCli({"sync", entry.path().string(), "--yes", "--admin", admin}, &out) == 0);
+    CHECK(runCli({"diff", entry.path().string(), "--admin", admin}, &out) == 0);
+    CHECK(out.find("Created: 0\n  Updated: 0\n  Deleted: 0") != std::string::npos);
+    ++synced;
+  }
+  CHECK(synced >= 10);
+  std::string out;
+  REQUIRE(runCli({"sync", AIGW_SOURCE_DIR "/examples/mock.yaml", "--yes", "--admin", admin},
+                 &out) == 0);
+  CHECK(gw.post("/mock/chat", R"({"messages":[{"role":"user","content":"hi"}]})").status == 200);
 }
