@@ -401,45 +401,26 @@ class CohereProvider : public Provider {
     if (!message.is_object())
       return R::failure(
           ApiError::badGateway("upstream cohere returned a response without a 'message'"));
-    std::string text = contentText(field(message, "content"));
+    Completion answer;
+    answer.text = contentText(field(message, "content"));
     // The tool plan is the model's text before its tool calls; OpenAI has only content for it.
-    if (text.empty()) text = str(message, "tool_plan");
-    Json calls = Json::array();
+    if (answer.text.empty()) answer.text = str(message, "tool_plan");
     if (const Json& tcs = field(message, "tool_calls"); tcs.is_array()) {
       for (const auto& tc : tcs) {
         const Json& fn = field(tc, "function");
         const Json& args = field(fn, "arguments");
-        calls.push_back(
-            {{"id", str(tc, "id")},
-             {"type", "function"},
-             {"function",
-              {{"name", str(fn, "name")},
-               {"arguments", args.is_string()
-                                 ? args.get<std::string>()
-                                 : json::dump(args.is_null() ? Json::object() : args)}}}});
+        Json call_json =
+            toolCallJson(str(tc, "id"), str(fn, "name"), args.is_string() ? Json() : args);
+        if (args.is_string()) call_json["function"]["arguments"] = args;  // already JSON text
+        answer.tool_calls.push_back(std::move(call_json));
       }
     }
     reply.usage = usageFrom(field(body, "usage"));
-    std::string id = str(body, "id");
-    if (id.empty())
-      id = newCompletionId(call.route_type == RouteType::Completions ? "cmpl-" : "chatcmpl-");
-    Json choice = {{"index", 0},
-                   {"finish_reason", finishReason(str(body, "finish_reason"))},
-                   {"logprobs", nullptr}};
-    Json out = {{"id", id}, {"created", unixNow()}, {"model", call.model}};
-    if (call.route_type == RouteType::Completions) {
-      out["object"] = "text_completion";
-      choice["text"] = std::move(text);
-    } else {
-      out["object"] = "chat.completion";
-      Json msg = {{"role", "assistant"}};
-      msg["content"] = text.empty() && !calls.empty() ? Json(nullptr) : Json(std::move(text));
-      if (!calls.empty()) msg["tool_calls"] = std::move(calls);
-      choice["message"] = std::move(msg);
-    }
-    out["choices"] = Json::array({std::move(choice)});
-    out["usage"] = usageJson(reply.usage);
-    reply.body = json::dump(out);
+    answer.usage = reply.usage;
+    answer.id = str(body, "id");
+    answer.model = call.model;
+    answer.finish_reason = finishReason(str(body, "finish_reason"));
+    reply.body = renderCompletion(call, std::move(answer));
     return reply;
   }
 

@@ -324,3 +324,17 @@ std::optional<ApiError> rejectUnsupported(const nlohmann::json& body, std::strin
 }
 
 }  // namespace aigw::providers
+
+namespace aigw::providers {
+
+void copyRenamed(nlohmann::json& into, const nlohmann::json& client_body,
+                 std::initializer_list<std::pair<const char*, const char*>> renames) {
+  for (const auto& [from, to] : renames) {
+    auto it = client_body.find(from);
+    if (it == client_body.end() || it->is_null()) continue;
+    into[to] =
+        std::string_view(from) == "stop" && it->is_string() ? nlohmann::json::array({*it}) : *it;
+  }
+}
+
+}  // namespace aigw::providers

@@ -26,6 +26,11 @@ struct OptionKeys {
 void applyOptions(nlohmann::json& into, const nlohmann::json& client_body,
                   const ModelOptions& options, const OptionKeys& keys);
 
+// Copies request fields that are set (not null) into `into` under other names, e.g.
+// {"max_tokens", "num_predict"}; `stop` given as a string becomes a one-element array.
+void copyRenamed(nlohmann::json& into, const nlohmann::json& client_body,
+                 std::initializer_list<std::pair<const char*, const char*>> renames);
+
 // Adds the body-located credential (auth.param_location = body) and serialises.
 std::string serializeBody(nlohmann::json& body, const ProxyCall& call);
 

@@ -135,16 +135,13 @@ class Llama2RawProvider : public Provider {
     Json params = Json::object();
     applyOptions(params, in, target.options,
                  OptionKeys{"max_new_tokens", "temperature", "top_p", "top_k"});
-    auto copy = [&](const char* from, const char* to) {
-      if (in.contains(from) && !in[from].is_null()) params[to] = in[from];
-    };
-    copy("max_tokens", "max_new_tokens");
-    copy("temperature", "temperature");
-    copy("top_p", "top_p");
-    copy("top_k", "top_k");
-    copy("seed", "seed");
-    if (in.contains("stop") && !in["stop"].is_null())
-      params["stop"] = in["stop"].is_string() ? Json::array({in["stop"]}) : in["stop"];
+    copyRenamed(params, in,
+                {{"max_tokens", "max_new_tokens"},
+                 {"temperature", "temperature"},
+                 {"top_p", "top_p"},
+                 {"top_k", "top_k"},
+                 {"seed", "seed"},
+                 {"stop", "stop"}});
     params["stream"] = call.stream;
     params["details"] = true;  // asks TGI for finish_reason and generated_tokens
     body["parameters"] = std::move(params);

@@ -217,19 +217,16 @@ class OllamaProvider : public Provider {
     Json options = Json::object();
     applyOptions(options, in, target.options,
                  OptionKeys{"num_predict", "temperature", "top_p", "top_k"});
-    auto copy = [&](const char* from, const char* to) {
-      if (in.contains(from) && !in[from].is_null()) options[to] = in[from];
-    };
-    copy("max_tokens", "num_predict");
-    copy("max_completion_tokens", "num_predict");
-    copy("temperature", "temperature");
-    copy("top_p", "top_p");
-    copy("top_k", "top_k");
-    copy("seed", "seed");
-    copy("frequency_penalty", "frequency_penalty");
-    copy("presence_penalty", "presence_penalty");
-    if (in.contains("stop") && !in["stop"].is_null())
-      options["stop"] = in["stop"].is_string() ? Json::array({in["stop"]}) : in["stop"];
+    copyRenamed(options, in,
+                {{"max_tokens", "num_predict"},
+                 {"max_completion_tokens", "num_predict"},
+                 {"temperature", "temperature"},
+                 {"top_p", "top_p"},
+                 {"top_k", "top_k"},
+                 {"seed", "seed"},
+                 {"frequency_penalty", "frequency_penalty"},
+                 {"presence_penalty", "presence_penalty"},
+                 {"stop", "stop"}});
     if (!options.empty()) body["options"] = std::move(options);
     if (in.contains("response_format") && in["response_format"].is_object()) {
       const auto& rf = in["response_format"];
