@@ -2,6 +2,9 @@
 // a message object when not streaming and the documented SSE event sequence when streaming
 // (https://docs.anthropic.com/en/api/messages-streaming), ping included. Errors use
 // Anthropic's own shape {"type":"error","error":{"type","message"}}.
+// Credentials: the x-api-key header (401 authentication_error without it, or with a key
+// containing "wrong"), and the anthropic-version header is required (400 without it).
+// In-stream errors are Anthropic's "event: error" (overloaded_error, api_error).
 //
 // Deterministic behaviour tests rely on:
 //   - the answer is "Hello from fake anthropic: <last user text>";
@@ -185,11 +188,27 @@ Reply messages(const Call& call) {
   return reply;
 }
 
+std::optional<AuthFailure> checkAuth(const Call& call) {
+  if (auto failure =
+          checkKey(call.header("x-api-key"), "x-api-key header is required", "invalid x-api-key"))
+    return failure;
+  if (call.header("anthropic-version").empty())
+    return AuthFailure{400, "anthropic-version: header is required"};
+  return std::nullopt;
+}
+
+// https://docs.anthropic.com/en/api/messages-streaming#error-events
+std::string streamError(std::string_view kind, const std::string& message) {
+  const char* type = kind == "throttling" ? "overloaded_error" : "api_error";
+  return sse("error", {{"type", "error"}, {"error", {{"type", type}, {"message", message}}}});
+}
+
 }  // namespace
 
 std::vector<Dialect> anthropicDialects() {
   return {
-      {"anthropic", "POST", "/v1/messages", messages, anthropicErrorBody},
+      {"anthropic", "POST", "/v1/messages", messages, anthropicErrorBody, nullptr, checkAuth,
+       streamError},
   };
 }
 

@@ -3,10 +3,17 @@
 //        https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html
 //   POST .../model/{modelId}/converse-stream  -> application/vnd.amazon.eventstream: binary
 //        messages with correct CRCs, one per HTTP chunk (messageStart, contentBlockStart,
-//        contentBlockDelta, contentBlockStop, messageStop, metadata)
+//        contentBlockDelta, contentBlockStop, messageStop, metadata), each JSON payload with
+//        the "p" padding field real frames carry (letters, of a length that varies so that
+//        sizes do not reveal the content); in-stream failures are exception messages
+//        (:message-type exception, :exception-type throttlingException or
+//        modelStreamErrorException, payload {"message": ...})
 //        https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStream.html
-// Errors are Bedrock's {"message": "..."}. The signature is not checked here; tests read the
-// recorded Authorization / X-Amz-Date headers instead.
+// Errors are Bedrock's {"message": "..."} with x-amzn-ErrorType. Credentials: a SigV4
+// "Authorization: AWS4-HMAC-SHA256 Credential=..." with X-Amz-Date (or a Bedrock API key as
+// "Authorization: Bearer"); without them 403 MissingAuthenticationTokenException, with an
+// access key id containing "wrong" 403 UnrecognizedClientException, as AWS answers. The
+// signature itself is not recomputed here; bedrock_test does that from the recorded request.
 //
 // Deterministic behaviour tests rely on:
 //   - the answer is "Hello from fake bedrock: <last user text>";
@@ -67,12 +74,7 @@ void stringHeader(std::string& out, const std::string& name, const std::string& 
   out += value;
 }
 
-std::string eventMessage(const std::string& type, const Json& payload) {
-  std::string headers;
-  stringHeader(headers, ":event-type", type);
-  stringHeader(headers, ":content-type", "application/json");
-  stringHeader(headers, ":message-type", "event");
-  const std::string body = payload.dump();
+std::string frame(const std::string& headers, const std::string& body) {
   std::string out;
   putU32(out, static_cast<std::uint32_t>(16 + headers.size() + body.size()));
   putU32(out, static_cast<std::uint32_t>(headers.size()));
@@ -81,6 +83,36 @@ std::string eventMessage(const std::string& type, const Json& payload) {
   out += body;
   putU32(out, crc32(out));
   return out;
+}
+
+// The "p" field: letters and digits, 1 to 36 of them, varying from frame to frame.
+std::string padding(std::size_t n) {
+  static constexpr std::string_view kAlphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ";
+  return std::string(kAlphabet.substr(0, 1 + (n * 7) % kAlphabet.size()));
+}
+
+std::string eventMessage(const std::string& type, Json payload, std::size_t n) {
+  std::string headers;
+  stringHeader(headers, ":event-type", type);
+  stringHeader(headers, ":content-type", "application/json");
+  stringHeader(headers, ":message-type", "event");
+  payload["p"] = padding(n);
+  return frame(headers, payload.dump());
+}
+
+// https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStreamOutput.html
+std::string streamError(std::string_view kind, const std::string& message) {
+  std::string headers;
+  stringHeader(headers, ":exception-type",
+               kind == "throttling" ? "throttlingException" : "modelStreamErrorException");
+  stringHeader(headers, ":content-type", "application/json");
+  stringHeader(headers, ":message-type", "exception");
+  Json payload = {{"message", message}};
+  if (kind != "throttling") {
+    payload["originalStatusCode"] = 500;
+    payload["originalMessage"] = "the model failed";
+  }
+  return frame(headers, payload.dump());
 }
 
 // ---- answers ----
@@ -180,7 +212,7 @@ Reply converseStream(const Call& call) {
   reply.streaming = true;
   reply.content_type = "application/vnd.amazon.eventstream";
   auto add = [&](const char* type, const Json& payload) {
-    reply.events.push_back(eventMessage(type, payload));
+    reply.events.push_back(eventMessage(type, payload, reply.events.size()));
   };
   add("messageStart", {{"role", "assistant"}});
   const auto pieces = streamPieces(a.text);
@@ -201,19 +233,41 @@ Reply converseStream(const Call& call) {
           {{"contentBlockIndex", index}, {"delta", {{"toolUse", {{"input", part}}}}}});
     add("contentBlockStop", {{"contentBlockIndex", index}});
   }
+  // messageStop is the end marker; metadata follows it (fake-clean-close leaves both out).
+  reply.end_events = 2;
   add("messageStop", {{"stopReason", a.tool_uses.empty() ? "end_turn" : "tool_use"}});
   add("metadata", {{"usage", usage(a.prompt_tokens, static_cast<int>(pieces.size()) + 5 * index)},
                    {"metrics", {{"latencyMs", 12}}}});
   return reply;
 }
 
+std::vector<std::pair<std::string, std::string>> errorType(const char* type) {
+  return {{"x-amzn-ErrorType",
+           std::string(type) + ":http://internal.amazon.com/coral/com.amazon.coral.service/"}};
+}
+
+std::optional<AuthFailure> checkAuth(const Call& call) {
+  const std::string auth = call.header("authorization");
+  if (!bearerToken(auth).empty()) return std::nullopt;  // a Bedrock API key
+  constexpr std::string_view kSigV4 = "AWS4-HMAC-SHA256 Credential=";
+  if (auth.compare(0, kSigV4.size(), kSigV4) != 0 || call.header("x-amz-date").empty())
+    return AuthFailure{403, "Missing Authentication Token",
+                       errorType("MissingAuthenticationTokenException")};
+  const std::string key_id = auth.substr(kSigV4.size(), auth.find('/') - kSigV4.size());
+  if (key_id.find(kWrongKeyMarker) != std::string::npos)
+    return AuthFailure{403, "The security token included in the request is invalid.",
+                       errorType("UnrecognizedClientException")};
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::vector<Dialect> bedrockDialects() {
   return {
-      {"bedrock", "POST", "/converse", converse, bedrockErrorBody, bedrockErrorHeaders},
-      {"bedrock", "POST", "/converse-stream", converseStream, bedrockErrorBody,
-       bedrockErrorHeaders},
+      {"bedrock", "POST", "/model/{**}/converse", converse, bedrockErrorBody, bedrockErrorHeaders,
+       checkAuth},
+      {"bedrock", "POST", "/model/{**}/converse-stream", converseStream, bedrockErrorBody,
+       bedrockErrorHeaders, checkAuth, streamError},
   };
 }
 

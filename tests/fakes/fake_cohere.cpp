@@ -4,7 +4,8 @@
 // POST /v2/embed (https://docs.cohere.com/reference/embed). The v1 API Kong speaks is served
 // too: POST /v1/chat and /v1/generate, streaming NDJSON lines
 // (https://docs.cohere.com/v1/reference/chat-stream). Errors are Cohere's own shape
-// {"id", "message"}.
+// {"id", "message"}. Credentials: "Authorization: Bearer <key>" (401 "no api key supplied"
+// without it, 401 "invalid api token" for a key containing "wrong").
 //
 // Deterministic behaviour tests rely on:
 //   - the answer is "Hello from fake cohere: <last user text>";
@@ -259,14 +260,20 @@ Reply v1Generate(const Call& call) {
   return reply;
 }
 
+std::optional<AuthFailure> checkAuth(const Call& call) {
+  return checkKey(bearerToken(call.header("authorization")), "no api key supplied",
+                  "invalid api token");
+}
+
 }  // namespace
 
 std::vector<Dialect> cohereDialects() {
+  const auto auth = checkAuth;
   return {
-      {"cohere", "POST", "/v2/chat", chat, cohereErrorBody},
-      {"cohere", "POST", "/v2/embed", embed, cohereErrorBody},
-      {"cohere", "POST", "/v1/chat", v1Chat, cohereErrorBody},
-      {"cohere", "POST", "/v1/generate", v1Generate, cohereErrorBody},
+      {"cohere", "POST", "/v2/chat", chat, cohereErrorBody, nullptr, auth},
+      {"cohere", "POST", "/v2/embed", embed, cohereErrorBody, nullptr, auth},
+      {"cohere", "POST", "/v1/chat", v1Chat, cohereErrorBody, nullptr, auth},
+      {"cohere", "POST", "/v1/generate", v1Generate, cohereErrorBody, nullptr, auth},
   };
 }
 

@@ -110,6 +110,87 @@ std::string newId(std::string_view prefix) {
   return std::string(prefix) + buf;
 }
 
+std::string Call::header(std::string_view lower_name) const {
+  for (const auto& [name, value] : headers)
+    if (name == lower_name) return value;
+  return "";
+}
+
+std::string Call::queryParam(std::string_view name) const {
+  std::string_view rest = query;
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    const auto eq = pair.find('=');
+    if (pair.substr(0, eq) == name)
+      return std::string(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+    if (amp == std::string_view::npos) break;
+    rest.remove_prefix(amp + 1);
+  }
+  return "";
+}
+
+namespace {
+
+std::vector<std::string_view> segments(std::string_view path) {
+  std::vector<std::string_view> out;
+  while (!path.empty()) {
+    if (path.front() != '/') return {};  // not an absolute path: matches nothing
+    path.remove_prefix(1);
+    const auto slash = path.find('/');
+    out.push_back(path.substr(0, slash));
+    path = slash == std::string_view::npos ? std::string_view() : path.substr(slash);
+  }
+  return out;
+}
+
+bool segmentMatches(std::string_view pattern, std::string_view segment) {
+  if (segment.empty()) return false;
+  if (pattern == "{}") return true;
+  if (pattern.substr(0, 2) == "{}") {  // "{}:verb"
+    const std::string_view suffix = pattern.substr(2);
+    return segment.size() > suffix.size() &&
+           segment.substr(segment.size() - suffix.size()) == suffix;
+  }
+  return pattern == segment;
+}
+
+bool matchFrom(const std::vector<std::string_view>& p, std::size_t i,
+               const std::vector<std::string_view>& s, std::size_t j) {
+  if (i == p.size()) return j == s.size();
+  if (p[i] == "{**}") {
+    for (std::size_t k = j + 1; k <= s.size(); ++k) {
+      bool nonempty = true;
+      for (std::size_t m = j; m < k; ++m) nonempty = nonempty && !s[m].empty();
+      if (nonempty && matchFrom(p, i + 1, s, k)) return true;
+    }
+    return false;
+  }
+  return j < s.size() && segmentMatches(p[i], s[j]) && matchFrom(p, i + 1, s, j + 1);
+}
+
+}  // namespace
+
+bool pathMatches(std::string_view pattern, std::string_view path) {
+  const auto p = segments(pattern), s = segments(path);
+  return !p.empty() && matchFrom(p, 0, s, 0);
+}
+
+std::string bearerToken(const std::string& authorization) {
+  constexpr std::string_view kBearer = "Bearer ";
+  if (authorization.size() <= kBearer.size() ||
+      authorization.compare(0, kBearer.size(), kBearer) != 0)
+    return "";
+  return authorization.substr(kBearer.size());
+}
+
+std::optional<AuthFailure> checkKey(const std::string& key, const std::string& missing,
+                                    const std::string& wrong) {
+  if (key.empty()) return AuthFailure{401, missing};
+  if (key.find(kWrongKeyMarker) != std::string::npos) return AuthFailure{401, wrong};
+  return std::nullopt;
+}
+
 bool wantsStream(const Json& body, bool fallback) {
   if (!body.is_object() || !body.contains("stream") || !body["stream"].is_boolean()) {
     return fallback;

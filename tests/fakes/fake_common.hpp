@@ -1,11 +1,13 @@
-// Shared pieces of the fake provider: a dialect is one provider wire format served at a path
-// suffix. Dialects only build the answer (a body, or the framed events of a stream); the
-// server applies the scenario (errors, delays, stalls, truncation) uniformly on top of it, so
-// every dialect gets every failure mode for free.
+// Shared pieces of the fake provider: a dialect is one provider wire format served at its
+// exact endpoint paths. Dialects only build the answer (a body, or the framed events of a
+// stream) and check credentials the way their provider does; the server applies the scenario
+// (errors, delays, stalls, truncation, a clean close before the end marker, an in-stream
+// error) uniformly on top of it, so every dialect gets every failure mode for free.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -25,6 +27,10 @@ struct Reply {
   std::string body;
   bool streaming = false;
   std::vector<std::string> events;
+  // How many of the last events make up the stream's end marker ([DONE], message_stop,
+  // done:true, the finishReason event, messageStop + metadata ...): the "fake-clean-close"
+  // scenario leaves them out and ends the response properly.
+  std::size_t end_events = 1;
 };
 
 inline Reply jsonReply(std::string body) {
@@ -34,22 +40,56 @@ inline Reply jsonReply(std::string body) {
 }
 
 struct Call {
-  std::string path;  // with any "/scenario/<name>" prefix removed
-  Json body;         // the parsed request body, or null
+  std::string path;   // with any "/scenario/<name>" prefix removed
+  std::string query;  // the raw query string, without '?'
+  Json body;          // the parsed request body, or null
   std::string model;
+  // Request headers with lower-case names (repeated headers joined with ", ").
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string header(std::string_view lower_name) const;
+  std::string queryParam(std::string_view name) const;  // not percent-decoded
 };
+
+// What a dialect says about the credentials of a call: nothing (accepted), or the status and
+// message of the provider's own refusal (sent in the dialect's error shape).
+struct AuthFailure {
+  int status = 401;
+  std::string message;
+  // Headers sent instead of the dialect's usual error headers (Bedrock's x-amzn-ErrorType).
+  std::vector<std::pair<std::string, std::string>> headers = {};
+};
+
+// A key that is present but refused: any key containing this text. Tests use it to see the
+// provider's "invalid key" answer; every other non-empty key is accepted.
+inline constexpr std::string_view kWrongKeyMarker = "wrong";
 
 struct Dialect {
   std::string_view name;  // shown in answers: "Hello from fake <name>: ..."
   std::string_view method;
-  std::string_view path_suffix;  // a request path ending in this is served by this dialect
+  // The endpoint path, matched exactly segment by segment, where "{}" stands for one segment,
+  // "{}:verb" for a segment ending in ":verb" and "{**}" for one or more segments.
+  std::string_view path;
   Reply (*handle)(const Call& call);
   // The body of an error in this dialect's own shape (the message is the same everywhere).
   std::string (*error_body)(int status, const std::string& message);
   // Headers that come with an error in this dialect (Bedrock's x-amzn-ErrorType); may be null.
   void (*error_headers)(int status,
                         std::vector<std::pair<std::string, std::string>>& headers) = nullptr;
+  // Checks the credentials as the provider does; null when the API takes none (Ollama).
+  std::optional<AuthFailure> (*check_auth)(const Call& call) = nullptr;
+  // The provider's own in-stream error event ("fake-stream-error-throttling" and
+  // "fake-stream-error-model"), already framed; null when the provider has none.
+  std::string (*stream_error)(std::string_view kind, const std::string& message) = nullptr;
 };
+
+// Whether `path` matches a Dialect::path pattern.
+bool pathMatches(std::string_view pattern, std::string_view path);
+// "Bearer <key>" -> "<key>"; anything else -> "".
+std::string bearerToken(const std::string& authorization);
+// The usual check of a key: missing -> 401 `missing`, containing kWrongKeyMarker -> 401
+// `wrong`.
+std::optional<AuthFailure> checkKey(const std::string& key, const std::string& missing,
+                                    const std::string& wrong);
 
 std::vector<Dialect> ollamaDialects();
 std::vector<Dialect> openaiDialects();

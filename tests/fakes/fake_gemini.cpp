@@ -1,11 +1,17 @@
 // Google Gemini's REST API (https://ai.google.dev/api/generate-content), for the gemini provider:
 //   POST .../models/{model}:generateContent        -> GenerateContentResponse (JSON)
-//   POST .../models/{model}:streamGenerateContent  -> SSE, one GenerateContentResponse per event,
-//        "data: {...}\r\n\r\n", no terminal marker, finishReason on the last candidate. (Gemini
-//        sends SSE only with ?alt=sse; this fake always does, so tests check the query.)
+//   POST .../models/{model}:streamGenerateContent  -> with ?alt=sse: SSE, one
+//        GenerateContentResponse per event, "data: {...}\r\n\r\n", no terminal marker,
+//        finishReason on the last candidate; without alt=sse, as the real API, one JSON array
+//        of those responses streamed as it grows ("[{...}\r\n,\r\n{...}]"), which an SSE reader
+//        cannot read.
 //   POST .../models/{model}:batchEmbedContents     -> {"embeddings":[{"values":[...]}]}
-// The Gemini API and Vertex AI paths both end in these suffixes. Shapes follow Kong's
+// At the Gemini API's paths (/v1beta/models/{model}:verb, /v1/...) and Vertex AI's
+// (/v1/projects/{p}/locations/{l}/publishers/google/models/{model}:verb). Shapes follow Kong's
 // fixtures (tests/fixtures/kong/gemini/..., streaming-spec-mocks/gemini-chat-functions.*).
+// Credentials, as Google checks them: an API key in x-goog-api-key or ?key= (none: 403
+// PERMISSION_DENIED; one containing "wrong": 400 INVALID_ARGUMENT "API key not valid"), or an
+// OAuth token in "Authorization: Bearer" (one containing "wrong": 401 UNAUTHENTICATED).
 //
 // Deterministic behaviour tests rely on:
 //   - the answer is "Hello from fake gemini: <last user text>";
@@ -141,19 +147,29 @@ Reply streamGenerate(const Call& call) {
   const std::string model = modelFromPath(call.path);
   Reply reply;
   reply.streaming = true;
-  reply.content_type = "text/event-stream";
-  auto event = [](const Json& r) { return "data: " + r.dump() + "\r\n\r\n"; };
+  std::vector<Json> responses;
   if (!a.function_call.is_null()) {
-    reply.events.push_back(event(
-        response(model, {{{"functionCall", a.function_call}}}, "STOP", usage(a.prompt_tokens, 5))));
-    return reply;
+    responses.push_back(
+        response(model, {{{"functionCall", a.function_call}}}, "STOP", usage(a.prompt_tokens, 5)));
+  } else {
+    const auto pieces = streamPieces(a.text);
+    for (std::size_t i = 0; i < pieces.size(); ++i) {
+      const bool last = i + 1 == pieces.size();
+      // usageMetadata is cumulative on every event, as Gemini sends it.
+      responses.push_back(response(model, {{{"text", pieces[i]}}}, last ? "STOP" : nullptr,
+                                   usage(a.prompt_tokens, static_cast<int>(i + 1))));
+    }
   }
-  const auto pieces = streamPieces(a.text);
-  for (std::size_t i = 0; i < pieces.size(); ++i) {
-    const bool last = i + 1 == pieces.size();
-    // usageMetadata is cumulative on every event, as Gemini sends it.
-    reply.events.push_back(event(response(model, {{{"text", pieces[i]}}}, last ? "STOP" : nullptr,
-                                          usage(a.prompt_tokens, static_cast<int>(i + 1)))));
+  const bool sse = call.queryParam("alt") == "sse";
+  reply.content_type = sse ? "text/event-stream" : "application/json; charset=UTF-8";
+  for (std::size_t i = 0; i < responses.size(); ++i) {
+    if (sse) {
+      reply.events.push_back("data: " + responses[i].dump() + "\r\n\r\n");
+    } else {
+      const bool last = i + 1 == responses.size();
+      reply.events.push_back((i == 0 ? "[" : "\r\n,\r\n") + responses[i].dump() +
+                             (last ? "]" : ""));
+    }
   }
   return reply;
 }
@@ -169,14 +185,47 @@ Reply batchEmbed(const Call& call) {
   return jsonReply(Json{{"embeddings", std::move(embeddings)}}.dump());
 }
 
+std::optional<AuthFailure> checkAuth(const Call& call) {
+  std::string key = call.header("x-goog-api-key");
+  if (key.empty()) key = call.queryParam("key");
+  const std::string token = bearerToken(call.header("authorization"));
+  if (key.empty() && token.empty())
+    return AuthFailure{403,
+                       "Method doesn't allow unregistered callers (callers without established "
+                       "identity). Please use API Key or other form of API consumer identity to "
+                       "call this API."};
+  if (!key.empty() && key.find(kWrongKeyMarker) != std::string::npos)
+    return AuthFailure{400, "API key not valid. Please pass a valid API key."};
+  if (key.empty() && token.find(kWrongKeyMarker) != std::string::npos)
+    return AuthFailure{401,
+                       "Request had invalid authentication credentials. Expected OAuth 2 access "
+                       "token, login cookie or other valid authentication credential."};
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::vector<Dialect> geminiDialects() {
-  return {
-      {"gemini", "POST", ":generateContent", generate, geminiErrorBody},
-      {"gemini", "POST", ":streamGenerateContent", streamGenerate, geminiErrorBody},
-      {"gemini", "POST", ":batchEmbedContents", batchEmbed, geminiErrorBody},
-  };
+  // The Gemini API (v1beta and v1) and Vertex AI, one row per endpoint.
+  constexpr const char* kVertex = "/v1/projects/{}/locations/{}/publishers/google/models/";
+  static const std::vector<std::string> kPrefixes = {"/v1beta/models/", "/v1/models/", kVertex};
+  static const std::vector<std::string> kPaths = [] {
+    std::vector<std::string> paths;
+    for (const auto& prefix : kPrefixes)
+      for (const char* verb :
+           {"{}:generateContent", "{}:streamGenerateContent", "{}:batchEmbedContents"})
+        paths.push_back(prefix + verb);
+    return paths;
+  }();
+  std::vector<Dialect> out;
+  for (std::size_t i = 0; i < kPaths.size(); i += 3) {
+    out.push_back({"gemini", "POST", kPaths[i], generate, geminiErrorBody, nullptr, checkAuth});
+    out.push_back(
+        {"gemini", "POST", kPaths[i + 1], streamGenerate, geminiErrorBody, nullptr, checkAuth});
+    out.push_back(
+        {"gemini", "POST", kPaths[i + 2], batchEmbed, geminiErrorBody, nullptr, checkAuth});
+  }
+  return out;
 }
 
 }  // namespace aigw::fake

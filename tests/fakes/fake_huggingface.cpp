@@ -7,8 +7,9 @@
 //        https://huggingface.co/docs/inference-providers/tasks/text-generation
 //   POST .../pipeline/feature-extraction  {inputs: string | [string]} -> [[float]] (or [float])
 //        https://huggingface.co/docs/inference-providers/tasks/feature-extraction
-// The fake matches paths by suffix, and a text-generation path ends in the model name, so it
-// serves text-generation for the model "gpt2" only. Errors are HF's {"error": "..."}.
+// A text-generation path ends in the model name, so the fake serves text-generation for the
+// model "gpt2" only. Errors are HF's {"error": "..."}.
+// Credentials: "Authorization: Bearer <token>"; none, or one containing "wrong", gets HF's 401.
 //
 // Deterministic behaviour tests rely on:
 //   - the generated text is "Hello from fake huggingface: <inputs>" (the prompt is prepended
@@ -86,12 +87,20 @@ Reply featureExtraction(const Call& call) {
   return jsonReply(out.dump());
 }
 
+std::optional<AuthFailure> checkAuth(const Call& call) {
+  return checkKey(bearerToken(call.header("authorization")),
+                  "You must provide a valid token in the Authorization header",
+                  "Invalid credentials in Authorization header");
+}
+
 }  // namespace
 
 std::vector<Dialect> huggingfaceDialects() {
   return {
-      {"huggingface", "POST", "/hf-inference/models/gpt2", textGeneration, hfErrorBody},
-      {"huggingface", "POST", "/pipeline/feature-extraction", featureExtraction, hfErrorBody},
+      {"huggingface", "POST", "/hf-inference/models/gpt2", textGeneration, hfErrorBody, nullptr,
+       checkAuth},
+      {"huggingface", "POST", "/hf-inference/models/{**}/pipeline/feature-extraction",
+       featureExtraction, hfErrorBody, nullptr, checkAuth},
   };
 }
 

@@ -1,6 +1,7 @@
 // Ollama's native API (docs/api.md in the ollama repository): /api/chat and /api/generate
 // stream NDJSON unless the request says "stream": false, as the real server does; /api/embed
 // and the older /api/embeddings; /api/tags for the model list that local detection reads.
+// Ollama takes no credentials, so none are checked.
 #include <string>
 #include <vector>
 

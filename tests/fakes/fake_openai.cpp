@@ -1,6 +1,9 @@
-// OpenAI wire format: chat completions, legacy completions, embeddings and the model list.
-// Served at any path ending in the OpenAI suffix, so Azure deployments, Mistral, vLLM and
-// llama.cpp style URLs reach it too.
+// OpenAI wire format: chat completions, legacy completions, embeddings and the model list, at
+// OpenAI's paths (/v1/...; Mistral, vLLM, llama.cpp and Hugging Face's router use the same)
+// and Azure's (/openai/deployments/{deployment}/...).
+// Credentials: "Authorization: Bearer <key>" (or Azure's "api-key" header); without one the
+// answer is OpenAI's 401 "You didn't provide an API key", with a key containing "wrong" its
+// 401 invalid_api_key (https://platform.openai.com/docs/guides/error-codes).
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -194,21 +197,43 @@ Reply models(const Call&) {
 }  // namespace
 
 std::string openaiErrorBody(int status, const std::string& message) {
+  // A 401 is OpenAI's own; other statuses are the scenarios' made-up errors.
+  const bool auth = status == 401;
   return Json{{"error",
                {{"message", message},
-                {"type", "fake_error"},
+                {"type", auth ? "invalid_request_error" : "fake_error"},
                 {"param", nullptr},
-                {"code", "fake_" + std::to_string(status)}}}}
+                {"code", auth ? Json("invalid_api_key") : Json("fake_" + std::to_string(status))}}}}
       .dump();
 }
 
+namespace {
+
+std::optional<AuthFailure> checkOpenaiAuth(const Call& call) {
+  std::string key = bearerToken(call.header("authorization"));
+  if (key.empty()) key = call.header("api-key");  // Azure
+  return checkKey(key,
+                  "You didn't provide an API key. You need to provide your API key in an "
+                  "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+                  "Incorrect API key provided. You can find your API key at "
+                  "https://platform.openai.com/account/api-keys.");
+}
+
+}  // namespace
+
 std::vector<Dialect> openaiDialects() {
-  // "/chat/completions" must come before "/completions", which it also ends with.
+  const auto auth = checkOpenaiAuth;
   return {
-      {"openai", "POST", "/chat/completions", chatCompletions, openaiErrorBody},
-      {"openai", "POST", "/completions", completions, openaiErrorBody},
-      {"openai", "POST", "/embeddings", embeddings, openaiErrorBody},
-      {"openai", "GET", "/models", models, openaiErrorBody},
+      {"openai", "POST", "/v1/chat/completions", chatCompletions, openaiErrorBody, nullptr, auth},
+      {"openai", "POST", "/v1/completions", completions, openaiErrorBody, nullptr, auth},
+      {"openai", "POST", "/v1/embeddings", embeddings, openaiErrorBody, nullptr, auth},
+      {"openai", "GET", "/v1/models", models, openaiErrorBody, nullptr, auth},
+      {"openai", "POST", "/openai/deployments/{}/chat/completions", chatCompletions,
+       openaiErrorBody, nullptr, auth},
+      {"openai", "POST", "/openai/deployments/{}/completions", completions, openaiErrorBody,
+       nullptr, auth},
+      {"openai", "POST", "/openai/deployments/{}/embeddings", embeddings, openaiErrorBody, nullptr,
+       auth},
   };
 }
 

@@ -12,9 +12,21 @@
 //   fake-stall           stream: 2 events, then silence (60 s at most, or until shutdown);
 //                        non-stream: no headers for that long
 //   fake-truncate        2 events (or half the body), then the connection is dropped
+//   fake-clean-close     stream: every event but the end marker ([DONE], message_stop,
+//                        done:true ...), then a proper end of the response (last chunk);
+//                        non-stream: half the body, with a Content-Length that matches it
+//   fake-stream-error-throttling, fake-stream-error-model
+//                        stream: 2 events, then the provider's own in-stream error (Bedrock's
+//                        throttlingException / modelStreamErrorException frames, Anthropic's
+//                        error event), then a proper end of the response
 //   fake-pace-<ms>       stream: a pause between events
+// Credentials are checked first, the way each provider checks them: a missing key, or one
+// containing "wrong", gets the provider's own 401 (see each dialect).
 // Every request except /__fake/* is recorded; GET /__fake/requests, GET /__fake/last and
-// DELETE /__fake/requests let tests see what the gateway actually sent.
+// DELETE /__fake/requests let tests see what the gateway actually sent. A streamed answer's
+// record gets "stream": {"events_total", "events_written", "outcome"} once it has ended, the
+// outcome being "complete", "truncated", "stalled", "clean close", "stream error",
+// "peer closed" (the gateway hung up) or "shutdown".
 #include <signal.h>
 #include <unistd.h>
 
@@ -23,6 +35,7 @@
 #include <charconv>
 #include <condition_variable>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -75,7 +88,19 @@ class Shutdown {
 Shutdown g_shutdown;
 
 struct Scenario {
-  enum class Kind { kNone, kError, kGarbage, kHtml500, kSlow, kStall, kTruncate, kPace };
+  enum class Kind {
+    kNone,
+    kError,
+    kGarbage,
+    kHtml500,
+    kSlow,
+    kStall,
+    kTruncate,
+    kCleanClose,
+    kStreamErrorThrottling,
+    kStreamErrorModel,
+    kPace
+  };
   Kind kind = Kind::kNone;
   int value = 0;  // status for kError, milliseconds for kSlow and kPace
 };
@@ -95,6 +120,9 @@ constexpr ScenarioName kScenarioNames[] = {
     {"fake-html-500", Scenario::Kind::kHtml500, false, 0},
     {"fake-stall", Scenario::Kind::kStall, false, 0},
     {"fake-truncate", Scenario::Kind::kTruncate, false, 0},
+    {"fake-clean-close", Scenario::Kind::kCleanClose, false, 0},
+    {"fake-stream-error-throttling", Scenario::Kind::kStreamErrorThrottling, false, 0},
+    {"fake-stream-error-model", Scenario::Kind::kStreamErrorModel, false, 0},
 };
 
 std::optional<Scenario> parseScenario(std::string_view name) {
@@ -124,15 +152,10 @@ std::pair<std::string, std::string> splitScenarioPrefix(const std::string& path)
 }
 
 const std::vector<Dialect>& dialects() {
-  // First match wins: Ollama's "/api/embeddings" must be tried before OpenAI's "/embeddings".
   static const std::vector<Dialect> table = [] {
-    auto all = ollamaDialects();
-    auto openai = openaiDialects();
-    all.insert(all.end(), openai.begin(), openai.end());
-    for (auto&& more : {geminiDialects()}) all.insert(all.end(), more.begin(), more.end());
-    for (auto&& more : {anthropicDialects()}) all.insert(all.end(), more.begin(), more.end());
-    for (auto&& more : {cohereDialects()}) all.insert(all.end(), more.begin(), more.end());
-    for (auto&& more : {bedrockDialects(), huggingfaceDialects()})
+    std::vector<Dialect> all;
+    for (auto&& more : {ollamaDialects(), openaiDialects(), geminiDialects(), anthropicDialects(),
+                        cohereDialects(), bedrockDialects(), huggingfaceDialects()})
       all.insert(all.end(), more.begin(), more.end());
     return all;
   }();
@@ -140,17 +163,14 @@ const std::vector<Dialect>& dialects() {
 }
 
 const Dialect* findDialect(const std::string& method, const std::string& path) {
-  for (const auto& d : dialects()) {
-    if (d.method == method && path.size() >= d.path_suffix.size() &&
-        path.compare(path.size() - d.path_suffix.size(), d.path_suffix.size(), d.path_suffix) ==
-            0) {
-      return &d;
-    }
-  }
+  for (const auto& d : dialects())
+    if (d.method == method && pathMatches(d.path, path)) return &d;
   return nullptr;
 }
 
-// Azure names the model by deployment in the path, not in the body.
+// The model named in the body, else in the path: Azure's deployment, Bedrock's
+// /model/{modelId}/converse, Gemini's /models/{model}:verb. So scenarios can be chosen by
+// model name for every provider.
 std::string modelOf(const Json& body, const std::string& path) {
   if (body.is_object() && body.contains("model") && body["model"].is_string()) {
     return body["model"].get<std::string>();
@@ -161,12 +181,24 @@ std::string modelOf(const Json& body, const std::string& path) {
     const std::size_t end = path.find('/', start);
     if (end != std::string::npos && end > start) return path.substr(start, end - start);
   }
+  constexpr std::string_view kBedrock = "/model/";
+  if (path.rfind(kBedrock, 0) == 0) {
+    const std::size_t end = path.rfind('/');
+    if (end > kBedrock.size()) return path.substr(kBedrock.size(), end - kBedrock.size());
+  }
+  constexpr std::string_view kGemini = "/models/";
+  if (const auto at = path.rfind(kGemini); at != std::string::npos) {
+    const std::size_t start = at + kGemini.size();
+    const std::size_t colon = path.find(':', start);
+    if (colon != std::string::npos && colon > start) return path.substr(start, colon - start);
+  }
   return "fake-model";
 }
 
 class Recorder {
  public:
-  void add(const httplib::Request& req) {
+  // Records the request; returns its sequence number (for streamEnded).
+  std::uint64_t add(const httplib::Request& req) {
     Json headers = Json::object();
     for (const auto& [name, value] : req.headers) {
       // httplib adds the peer's address as pseudo headers; they were never on the wire.
@@ -192,7 +224,16 @@ class Recorder {
                   {"json", Json::parse(req.body, nullptr, false)}};
     if (entry["json"].is_discarded()) entry["json"] = nullptr;
     std::lock_guard lock(mutex_);
+    entry["seq"] = ++seq_;
     requests_.push_back(std::move(entry));
+    return seq_;
+  }
+  void streamEnded(std::uint64_t seq, std::size_t total, std::size_t written, const char* outcome) {
+    std::lock_guard lock(mutex_);
+    for (auto& entry : requests_)
+      if (entry["seq"] == seq)
+        entry["stream"] = {
+            {"events_total", total}, {"events_written", written}, {"outcome", outcome}};
   }
   Json all() {
     std::lock_guard lock(mutex_);
@@ -211,14 +252,18 @@ class Recorder {
  private:
   std::mutex mutex_;
   Json requests_ = Json::array();
+  std::uint64_t seq_ = 0;
 };
 
 Recorder g_recorder;
 
 void sendError(httplib::Response& res, const Dialect* dialect, int status,
-               const std::string& message) {
+               const std::string& message,
+               const std::vector<std::pair<std::string, std::string>>* headers_instead = nullptr) {
   res.status = status;
-  if (dialect && dialect->error_headers) {
+  if (headers_instead && !headers_instead->empty()) {
+    for (const auto& [name, value] : *headers_instead) res.set_header(name.c_str(), value);
+  } else if (dialect && dialect->error_headers) {
     std::vector<std::pair<std::string, std::string>> headers;
     dialect->error_headers(status, headers);
     for (const auto& [name, value] : headers) res.set_header(name.c_str(), value);
@@ -231,6 +276,10 @@ void sendError(httplib::Response& res, const Dialect* dialect, int status,
 void sendNonStream(Reply reply, const Scenario& scenario, httplib::Response& res) {
   if (scenario.kind == Scenario::Kind::kStall) g_shutdown.waitFor(kStallLimit);
   res.status = reply.status;
+  if (scenario.kind == Scenario::Kind::kCleanClose) {
+    res.set_content(reply.body.substr(0, reply.body.size() / 2), reply.content_type);
+    return;
+  }
   if (scenario.kind != Scenario::Kind::kTruncate) {
     res.set_content(reply.body, reply.content_type);
     return;
@@ -244,36 +293,67 @@ void sendNonStream(Reply reply, const Scenario& scenario, httplib::Response& res
                            });
 }
 
-void sendStream(Reply reply, const Scenario& scenario, httplib::Response& res) {
+void sendStream(Reply reply, const Scenario& scenario, const Dialect& dialect, std::uint64_t seq,
+                httplib::Response& res) {
+  using Kind = Scenario::Kind;
   res.status = reply.status;
   res.set_header("Cache-Control", "no-cache");
   auto events = std::make_shared<std::vector<std::string>>(std::move(reply.events));
+  std::size_t send = events->size();
+  if (scenario.kind == Kind::kCleanClose) send -= std::min(reply.end_events, send);
+  std::string stream_error;
+  if (scenario.kind == Kind::kStreamErrorThrottling || scenario.kind == Kind::kStreamErrorModel) {
+    const bool throttling = scenario.kind == Kind::kStreamErrorThrottling;
+    stream_error = dialect.stream_error(
+        throttling ? "throttling" : "model",
+        throttling ? "fake throttling mid-stream" : "fake model error mid-stream");
+    send = std::min(send, kEventsBeforeFault);
+  }
+  const std::size_t total = events->size();
   // Returning false from the provider makes httplib close the socket without the final
-  // chunk: exactly what a dropped upstream looks like to the gateway.
-  res.set_chunked_content_provider(
-      reply.content_type, [events, scenario](std::size_t, httplib::DataSink& sink) {
-        for (std::size_t i = 0; i < events->size(); ++i) {
-          if (i == kEventsBeforeFault) {
-            if (scenario.kind == Scenario::Kind::kTruncate) return false;
-            if (scenario.kind == Scenario::Kind::kStall) {
-              g_shutdown.waitFor(kStallLimit);
-              return false;
-            }
-          }
-          if (i > 0 && scenario.kind == Scenario::Kind::kPace &&
-              !g_shutdown.waitFor(std::chrono::milliseconds(scenario.value))) {
-            return false;
-          }
-          const std::string& event = (*events)[i];
-          if (!sink.write(event.data(), event.size())) return false;
+  // chunk: exactly what a dropped upstream looks like to the gateway. sink.done() ends the
+  // response properly, whatever was left out.
+  res.set_chunked_content_provider(reply.content_type, [events, scenario, send, total, seq,
+                                                        stream_error](std::size_t,
+                                                                      httplib::DataSink& sink) {
+    auto ended = [&](std::size_t written, const char* outcome) {
+      g_recorder.streamEnded(seq, total, written, outcome);
+    };
+    for (std::size_t i = 0; i < send; ++i) {
+      if (i == kEventsBeforeFault) {
+        if (scenario.kind == Scenario::Kind::kTruncate) {
+          ended(i, "truncated");
+          return false;
         }
-        sink.done();
-        return true;
-      });
+        if (scenario.kind == Scenario::Kind::kStall) {
+          g_shutdown.waitFor(kStallLimit);
+          ended(i, "stalled");
+          return false;
+        }
+      }
+      if (i > 0 && scenario.kind == Scenario::Kind::kPace &&
+          !g_shutdown.waitFor(std::chrono::milliseconds(scenario.value))) {
+        ended(i, "shutdown");
+        return false;
+      }
+      const std::string& event = (*events)[i];
+      if (!sink.write(event.data(), event.size())) {
+        ended(i, "peer closed");
+        return false;
+      }
+    }
+    if (!stream_error.empty() && !sink.write(stream_error.data(), stream_error.size())) {
+      ended(send, "peer closed");
+      return false;
+    }
+    sink.done();
+    ended(send, !stream_error.empty() ? "stream error" : send < total ? "clean close" : "complete");
+    return true;
+  });
 }
 
 void serve(const httplib::Request& req, httplib::Response& res) {
-  g_recorder.add(req);
+  const std::uint64_t seq = g_recorder.add(req);
   res.set_header("x-request-id", newId("req_fake"));
   const auto [scenario_name, path] = splitScenarioPrefix(req.path);
   const Dialect* dialect = findDialect(req.method, path);
@@ -284,6 +364,21 @@ void serve(const httplib::Request& req, httplib::Response& res) {
 
   Call call;
   call.path = path;
+  if (const auto q = req.target.find('?'); q != std::string::npos)
+    call.query = req.target.substr(q + 1);
+  for (const auto& [name, value] : req.headers) {
+    std::string lower = name;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    call.headers.emplace_back(std::move(lower), value);
+  }
+  // The provider refuses a bad key before it looks at anything else.
+  if (dialect->check_auth) {
+    if (auto failure = dialect->check_auth(call)) {
+      sendError(res, dialect, failure->status, failure->message, &failure->headers);
+      return;
+    }
+  }
   call.body = Json::parse(req.body, nullptr, false);
   if (call.body.is_discarded()) call.body = nullptr;
   if (req.method == "POST" && !call.body.is_object()) {
@@ -318,9 +413,15 @@ void serve(const httplib::Request& req, httplib::Response& res) {
       break;
   }
 
+  if ((scenario.kind == Kind::kStreamErrorThrottling || scenario.kind == Kind::kStreamErrorModel) &&
+      !dialect->stream_error) {
+    sendError(res, dialect, 400,
+              "fake_provider: " + std::string(dialect->name) + " has no in-stream error event");
+    return;
+  }
   Reply reply = dialect->handle(call);
   if (reply.streaming) {
-    sendStream(std::move(reply), scenario, res);
+    sendStream(std::move(reply), scenario, *dialect, seq, res);
   } else {
     sendNonStream(std::move(reply), scenario, res);
   }

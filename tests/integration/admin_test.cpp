@@ -17,20 +17,20 @@ namespace {
 // A gateway started from a data dir the test owns (so it can restart on the same one).
 struct Node {
   std::string data_dir;
-  int port = freePort(), admin_port = freePort();
+  int port = 0, admin_port = 0;
   std::unique_ptr<Process> process;
 
   explicit Node(std::string dir, std::vector<std::string> extra = {}) : data_dir(std::move(dir)) {
     start(std::move(extra));
   }
+  // On ports the kernel picks, reported by aigw (a restart gets new ones).
   void start(std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv = {AIGW_BINARY,      "serve",
-                                     "--listen",       "127.0.0.1:" + std::to_string(port),
-                                     "--admin-listen", "127.0.0.1:" + std::to_string(admin_port),
-                                     "--data-dir",     data_dir};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    process = std::make_unique<Process>(argv);
-    REQUIRE_MESSAGE(waitForPort(admin_port, 10000), process->log());
+    std::vector<std::string> args = {"--data-dir", data_dir};
+    args.insert(args.end(), extra.begin(), extra.end());
+    Served served = startServe(std::move(args));
+    process = std::move(served.process);
+    port = served.ports.proxy;
+    admin_port = served.ports.admin;
   }
   httplib::Client admin() const {
     httplib::Client c("127.0.0.1", admin_port);
@@ -235,7 +235,10 @@ TEST_CASE("50 reloads under a stream of requests: zero failed requests") {
       for (int i = 0; i < 5000 && !done; ++i) {
         auto r = c.Post("/chat", R"({"messages":[{"role":"user","content":"x"}],"stream":true})",
                         "application/json");
-        (r && r->status == 200 && r->body.find("[DONE]") != std::string::npos ? ok : failed)++;
+        const SseParse sse = r ? parseSse(r->body) : SseParse{};
+        const bool whole = r && r->status == 200 && !sse.data.empty() &&
+                           sse.data.back() == "[DONE]" && sse.partial.empty();
+        (whole ? ok : failed)++;
       }
     });
   }

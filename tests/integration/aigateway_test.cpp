@@ -81,6 +81,7 @@ routes:
   - name: ai-proxy
     config:
       route_type: llm/v1/chat
+      auth: {header_name: Authorization, header_value: "Bearer sk-fake"}
       model: {provider: openai, name: gpt-4o-mini, options: {upstream_url: "{FAKE}/v1/chat/completions"}}
 )",
                       decoratorFake().baseUrl()));

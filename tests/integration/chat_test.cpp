@@ -36,6 +36,7 @@ routes:
   - name: ai-proxy
     config:
       route_type: llm/v1/chat
+      auth: {header_name: Authorization, header_value: "Bearer sk-fake"}
       model: {provider: openai, name: gpt-4o-mini, options: {upstream_url: "{FAKE}/scenario/fake-pace-300/v1/chat/completions"}}
 - name: broken-chat
   paths: ["/broken/chat"]
@@ -43,6 +44,7 @@ routes:
   - name: ai-proxy
     config:
       route_type: llm/v1/chat
+      auth: {header_name: Authorization, header_value: "Bearer sk-fake"}
       model: {provider: openai, name: gpt-4o-mini, options: {upstream_url: "{FAKE}/scenario/fake-truncate/v1/chat/completions"}}
 - name: embeddings
   paths: ["/embed"]
@@ -50,6 +52,7 @@ routes:
   - name: ai-proxy
     config:
       route_type: llm/v1/embeddings
+      auth: {header_name: Authorization, header_value: "Bearer sk-fake"}
       model: {provider: openai, name: text-embedding-3-small, options: {upstream_url: "{FAKE}/v1/embeddings"}}
 )";
 
@@ -133,7 +136,8 @@ TEST_CASE("chat -m: errors print the gateway's message and exit 1") {
   CHECK(r.code == 1);
   CHECK(!r.err.empty());
 
-  const std::string down = "http://127.0.0.1:" + std::to_string(freePort());
+  const ReservedPort closed;  // bound, never listening: connecting is refused
+  const std::string down = "http://127.0.0.1:" + std::to_string(closed.port());
   r = sh(std::string("'") + AIGW_BINARY + "' chat " + down + "/x/chat -m hi");
   CHECK(r.code == 1);
   CHECK(r.err.find("cannot reach the gateway at " + down) != std::string::npos);

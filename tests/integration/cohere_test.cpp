@@ -46,6 +46,7 @@ services:
     - name: ai-proxy
       config:
         route_type: llm/v1/completions
+        auth: {header_name: Authorization, header_value: "Bearer co-fake"}
         model: {provider: cohere, name: command-r, options: {upstream_url: "{FAKE}/v2/chat"}}
   - name: cohere-embeddings
     paths: ["/cohere/embeddings"]
@@ -53,6 +54,7 @@ services:
     - name: ai-proxy
       config:
         route_type: llm/v1/embeddings
+        auth: {header_name: Authorization, header_value: "Bearer co-fake"}
         model: {provider: cohere, name: embed-v4.0, options: {upstream_url: "{FAKE}/v2/embed"}}
   - name: cohere-v1-chat
     paths: ["/cohere-v1/chat"]
@@ -60,6 +62,7 @@ services:
     - name: ai-proxy
       config:
         route_type: llm/v1/chat
+        auth: {header_name: Authorization, header_value: "Bearer co-fake"}
         model: {provider: cohere, name: command-r, options: {max_tokens: 100, upstream_url: "{FAKE}/v1/chat"}}
   - name: cohere-v1-generate
     paths: ["/cohere-v1/completions"]
@@ -67,6 +70,7 @@ services:
     - name: ai-proxy
       config:
         route_type: llm/v1/completions
+        auth: {header_name: Authorization, header_value: "Bearer co-fake"}
         model: {provider: cohere, name: command, options: {upstream_url: "{FAKE}/v1/generate"}}
 )";
 

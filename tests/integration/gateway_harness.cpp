@@ -1,9 +1,68 @@
 #include "integration/gateway_harness.hpp"
 
+#include <doctest/doctest.h>
+
 #include <chrono>
 #include <stdexcept>
 
 namespace aigw::test {
+
+std::size_t SseReader::feed(std::string_view bytes) {
+  const std::size_t before = parsed_.data.size();
+  for (const char c : bytes) {
+    if (after_cr_) {
+      after_cr_ = false;
+      if (c == '\n') continue;  // the LF of a CRLF pair
+    }
+    pending_ += c;
+    if (c == '\r' || c == '\n') {
+      after_cr_ = c == '\r';
+      line(buffer_);
+      buffer_.clear();
+    } else {
+      buffer_ += c;
+    }
+  }
+  return parsed_.data.size() - before;
+}
+
+void SseReader::line(std::string_view l) {
+  if (l.empty()) {  // a blank line: dispatch
+    if (has_data_) {
+      parsed_.data.push_back(data_);
+      parsed_.event_type.push_back(type_);
+    }
+    data_.clear();
+    type_.clear();
+    has_data_ = false;
+    pending_.clear();
+    return;
+  }
+  if (l.front() == ':') return;  // a comment
+  const auto colon = l.find(':');
+  const std::string_view field = l.substr(0, colon);
+  std::string_view value = colon == std::string_view::npos ? "" : l.substr(colon + 1);
+  if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  if (field == "data") {
+    if (has_data_) data_ += '\n';
+    data_ += value;
+    has_data_ = true;
+  } else if (field == "event") {
+    type_ = value;
+  }
+}
+
+SseParse SseReader::finish() {
+  SseParse out = parsed_;
+  out.partial = pending_;
+  return out;
+}
+
+SseParse parseSse(std::string_view bytes) {
+  SseReader reader;
+  reader.feed(bytes);
+  return reader.finish();
+}
 
 std::string StreamResult::text() const {
   std::string out;
@@ -27,20 +86,40 @@ std::string withFake(std::string text, const std::string& base_url) {
   return text;
 }
 
-Gateway::Gateway(const std::string& config_yaml, std::map<std::string, std::string> env) {
+Served startServe(std::vector<std::string> args, std::map<std::string, std::string> env,
+                  int timeout_ms) {
+  std::vector<std::string> argv = {AIGW_BINARY, "serve"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  for (const char* flag : {"--listen", "--admin-listen"}) {
+    argv.emplace_back(flag);
+    argv.emplace_back("127.0.0.1:0");
+  }
+  Served out;
+  out.process = std::make_unique<Process>(std::move(argv), std::move(env));
+  // The wait ends as soon as aigw exits, so a start-up failure is reported at once.
+  const auto ports = waitForServePorts(*out.process, timeout_ms);
+  if (!ports) {
+    const bool exited = !out.process->running();
+    throw std::runtime_error(std::string(exited ? "aigw serve exited before listening"
+                                                : "aigw serve reported no ports within " +
+                                                      std::to_string(timeout_ms) + " ms") +
+                             ":\n" + out.process->log());
+  }
+  out.ports = *ports;
+  return out;
+}
+
+Gateway::Gateway(const std::string& config_yaml, std::map<std::string, std::string> env,
+                 std::vector<std::string> extra_args) {
   dir_ = tempDir();
   config_path_ = dir_ + "/aigw.yaml";
   writeFile(config_path_, config_yaml);
-  port_ = freePort();
-  admin_port_ = freePort();
-  process_ = std::make_unique<Process>(
-      std::vector<std::string>{AIGW_BINARY, "serve", "-c", config_path_, "--listen",
-                               "127.0.0.1:" + std::to_string(port_), "--admin-listen",
-                               "127.0.0.1:" + std::to_string(admin_port_), "--data-dir",
-                               dir_ + "/data"},
-      std::move(env));
-  if (!waitForPort(port_, 10000) || !waitForPort(admin_port_, 10000))
-    throw std::runtime_error("aigw did not start:\n" + process_->log());
+  std::vector<std::string> args = {"-c", config_path_, "--data-dir", dir_ + "/data"};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  auto served = startServe(std::move(args), std::move(env));
+  process_ = std::move(served.process);
+  port_ = served.ports.proxy;
+  admin_port_ = served.ports.admin;
 }
 
 Gateway::~Gateway() {
@@ -81,7 +160,8 @@ StreamResult Gateway::stream(const std::string& path, const std::string& body,
   httplib::Client cli("127.0.0.1", port_);
   cli.set_read_timeout(30, 0);
   StreamResult out;
-  std::string buf;
+  std::string raw;
+  SseReader reader;
   const auto start = std::chrono::steady_clock::now();
   httplib::Request req;
   req.method = "POST";
@@ -95,29 +175,30 @@ StreamResult Gateway::stream(const std::string& path, const std::string& body,
     return true;
   };
   req.content_receiver = [&](const char* data, size_t len, uint64_t, uint64_t) {
-    buf.append(data, len);
-    for (auto end = buf.find("\n\n"); end != std::string::npos; end = buf.find("\n\n")) {
-      std::string event = buf.substr(0, end);
-      buf.erase(0, end + 2);
-      if (event.rfind("data: ", 0) == 0) {
-        out.events.push_back(event.substr(6));
-        out.arrival_ms.push_back(
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                .count());
-      }
-    }
+    raw.append(data, len);
+    const double now =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    for (std::size_t n = reader.feed(std::string_view(data, len)); n > 0; --n)
+      out.arrival_ms.push_back(now);
     return true;
   };
   httplib::Response res;
-  httplib::Error err;
-  cli.send(req, res, err);
+  httplib::Error err = httplib::Error::Success;
+  out.complete = cli.send(req, res, err) && err == httplib::Error::Success;
   if (out.status == 0) out.status = res.status;
-  if (!buf.empty() && buf.rfind("data: ", 0) == 0) out.events.push_back(buf.substr(6));
-  // A non-SSE answer (an error before streaming started) arrives as a plain body.
-  else if (out.events.empty() && !buf.empty())
-    out.events.push_back(buf);
-  else if (out.events.empty() && !res.body.empty())
-    out.events.push_back(res.body);
+  if (raw.empty()) raw = res.body;
+  if (out.content_type.rfind("text/event-stream", 0) == 0) {
+    SseParse parsed = reader.finish();
+    out.events = std::move(parsed.data);
+    out.partial = std::move(parsed.partial);
+    if (!out.partial.empty())
+      FAIL_CHECK("POST " << path
+                         << ": the stream ended inside an event (no blank line after "
+                            "it): \""
+                         << out.partial << "\"");
+  } else if (!raw.empty()) {
+    out.events.push_back(raw);  // a plain answer, e.g. an error before streaming started
+  }
   return out;
 }
 

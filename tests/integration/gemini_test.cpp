@@ -130,6 +130,7 @@ services:
     - name: ai-proxy
       config:
         route_type: llm/v1/chat
+        auth: {header_name: x-goog-api-key, header_value: "g-fake"}
         model: {provider: gemini, name: gemini-2.0-flash, options: {upstream_url: "{FAKE}/scenario/fake-error-429"}}
   - name: gemini-truncate
     paths: ["/gemini/truncate"]
@@ -137,6 +138,7 @@ services:
     - name: ai-proxy
       config:
         route_type: llm/v1/chat
+        auth: {header_name: x-goog-api-key, header_value: "g-fake"}
         model: {provider: gemini, name: gemini-2.0-flash, options: {upstream_url: "{FAKE}/scenario/fake-truncate"}}
   - name: gemini-completions
     paths: ["/gemini/completions"]
@@ -144,6 +146,7 @@ services:
     - name: ai-proxy
       config:
         route_type: llm/v1/completions
+        auth: {header_name: x-goog-api-key, header_value: "g-fake"}
         model: {provider: gemini, name: gemini-2.0-flash, options: {upstream_url: "{FAKE}"}}
   - name: gemini-embeddings
     paths: ["/gemini/embeddings"]
@@ -151,6 +154,7 @@ services:
     - name: ai-proxy
       config:
         route_type: llm/v1/embeddings
+        auth: {header_name: x-goog-api-key, header_value: "g-fake"}
         model: {provider: gemini, name: text-embedding-004, options: {upstream_url: "{FAKE}"}}
 )";
 

@@ -50,6 +50,7 @@ services:
     - name: ai-proxy
       config:
         route_type: llm/v1/embeddings
+        auth: {header_name: Authorization, header_value: "Bearer hf_fake"}
         model:
           provider: huggingface
           name: BAAI/bge-small-en-v1.5
@@ -60,6 +61,7 @@ services:
     - name: ai-proxy
       config:
         route_type: llm/v1/completions
+        auth: {header_name: Authorization, header_value: "Bearer hf_fake"}
         model: {provider: huggingface, name: gpt2, options: {upstream_url: "{FAKE}/scenario/fake-error-429/hf-inference/models/gpt2"}}
   - name: hf-truncate
     paths: ["/hf/truncate"]
@@ -67,6 +69,7 @@ services:
     - name: ai-proxy
       config:
         route_type: llm/v1/chat
+        auth: {header_name: Authorization, header_value: "Bearer hf_fake"}
         model: {provider: huggingface, name: m, options: {upstream_url: "{FAKE}/scenario/fake-truncate/v1/chat/completions"}}
 )";
 

@@ -57,7 +57,7 @@ services:
     - name: ai-proxy
       config:
         route_type: llm/v1/chat
-        auth: {param_name: key, param_value: "q-secret", param_location: query}
+        auth: {param_name: key, param_value: "q-secret", param_location: query, header_name: Authorization, header_value: "Bearer sk-fake"}
         model: {provider: openai, name: gpt-4o-mini, options: {upstream_url: "{FAKE}/v1/chat/completions"}}
   - name: body-auth
     paths: ["/body/chat"]
@@ -65,7 +65,15 @@ services:
     - name: ai-proxy
       config:
         route_type: llm/v1/chat
-        auth: {param_name: api_key, param_value: "b-secret", param_location: body}
+        auth: {param_name: api_key, param_value: "b-secret", param_location: body, header_name: Authorization, header_value: "Bearer sk-fake"}
+        model: {provider: openai, name: gpt-4o-mini, options: {upstream_url: "{FAKE}/v1/chat/completions"}}
+  - name: body-auth-override
+    paths: ["/body-override/chat"]
+    plugins:
+    - name: ai-proxy
+      config:
+        route_type: llm/v1/chat
+        auth: {param_name: api_key, param_value: "b-secret", param_location: body, allow_override: true, header_name: Authorization, header_value: "Bearer sk-fake"}
         model: {provider: openai, name: gpt-4o-mini, options: {upstream_url: "{FAKE}/v1/chat/completions"}}
   - name: nostream
     paths: ["/nostream/chat"]
@@ -73,6 +81,7 @@ services:
     - name: ai-proxy
       config:
         route_type: llm/v1/chat
+        auth: {header_name: Authorization, header_value: "Bearer sk-fake"}
         response_streaming: deny
         model: {provider: openai, name: gpt-4o-mini, options: {upstream_url: "{FAKE}/v1/chat/completions"}}
   - name: alwaysstream
@@ -81,6 +90,7 @@ services:
     - name: ai-proxy
       config:
         route_type: llm/v1/chat
+        auth: {header_name: Authorization, header_value: "Bearer sk-fake"}
         response_streaming: always
         model: {provider: openai, name: gpt-4o-mini, options: {upstream_url: "{FAKE}/v1/chat/completions"}}
   - name: small
@@ -89,6 +99,7 @@ services:
     - name: ai-proxy
       config:
         route_type: llm/v1/chat
+        auth: {header_name: Authorization, header_value: "Bearer sk-fake"}
         max_request_body_size: 200
         model: {provider: openai, name: gpt-4o-mini, options: {upstream_url: "{FAKE}/v1/chat/completions"}}
   - name: completions
@@ -97,6 +108,7 @@ services:
     - name: ai-proxy
       config:
         route_type: llm/v1/completions
+        auth: {header_name: Authorization, header_value: "Bearer sk-fake"}
         model: {provider: openai, name: gpt-3.5-turbo-instruct, options: {upstream_url: "{FAKE}/v1/completions"}}
   - name: embeddings
     paths: ["/openai/embeddings"]
@@ -104,6 +116,7 @@ services:
     - name: ai-proxy
       config:
         route_type: llm/v1/embeddings
+        auth: {header_name: Authorization, header_value: "Bearer sk-fake"}
         model: {provider: openai, name: text-embedding-3-small, options: {upstream_url: "{FAKE}/v1/embeddings"}}
   - name: azure
     paths: ["/azure/chat"]
@@ -158,10 +171,11 @@ services:
 )";
 
 Gateway& gw() {
+  // Held (bound, never listening) for the whole run, so a connect there is always refused.
+  static const ReservedPort dead;
   static Gateway instance([] {
     std::string cfg = withFake(kConfig, fake().baseUrl());
-    const int dead = freePort();  // nothing listens there
-    cfg.replace(cfg.find("{DEADPORT}"), 10, std::to_string(dead));
+    cfg.replace(cfg.find("{DEADPORT}"), 10, std::to_string(dead.port()));
     return cfg;
   }());
   return instance;
@@ -359,6 +373,38 @@ TEST_CASE("response_streaming deny and always") {
   CHECK(forced.done());
 }
 
+TEST_CASE("auth: a body parameter replaces the client's own, unless allow_override is set") {
+  fake().clear();
+  const std::string with_key =
+      R"({"messages":[{"role":"user","content":"hello"}],"api_key":"client-body-key"})";
+  // Without allow_override the configured key is what goes upstream, whatever the client sent.
+  REQUIRE(gw().post("/body/chat", with_key).status == 200);
+  CHECK(lastUpstream()["json"]["api_key"] == "b-secret");
+  CHECK(lastUpstream()["body"].get<std::string>().find("client-body-key") == std::string::npos);
+  // With allow_override the client's own key is kept; without one, the configured key is set.
+  REQUIRE(gw().post("/body-override/chat", with_key).status == 200);
+  CHECK(lastUpstream()["json"]["api_key"] == "client-body-key");
+  REQUIRE(gw().post("/body-override/chat", kHello).status == 200);
+  CHECK(lastUpstream()["json"]["api_key"] == "b-secret");
+}
+
+TEST_CASE("options fill only what the client left out; a client null counts as left out") {
+  fake().clear();
+  // /openai/chat configures max_tokens 64 and temperature 0.5.
+  REQUIRE(gw().post("/openai/chat", R"({"messages":[{"role":"user","content":"x"}],
+      "temperature":null,"max_tokens":null})")
+              .status == 200);
+  Json up = lastUpstream()["json"];
+  CHECK(up["temperature"] == 0.5);
+  CHECK(up["max_tokens"] == 64);
+  REQUIRE(gw().post("/openai/chat", R"({"messages":[{"role":"user","content":"x"}],
+      "temperature":0,"max_tokens":7})")
+              .status == 200);
+  up = lastUpstream()["json"];
+  CHECK(up["temperature"] == 0);  // a falsy value is still the client's
+  CHECK(up["max_tokens"] == 7);
+}
+
 TEST_CASE("auth: query and body parameters; allow_override keeps the client's header") {
   fake().clear();
   CHECK(gw().post("/query/chat", kHello).status == 200);
@@ -433,5 +479,5 @@ TEST_CASE("mock provider answers offline, streamed and not") {
 TEST_CASE("admin status counts the config") {
   auto st = gw().admin("/status");
   REQUIRE(st.status == 200);
-  CHECK(st.json()["configuration"]["routes"] == 16);
+  CHECK(st.json()["configuration"]["routes"] == 17);
 }

@@ -23,8 +23,9 @@ constexpr int kTimeoutMs = 20000;
 // environment never leaks a real key into a run; OLLAMA_HOST points at a closed port unless a
 // test sets it.
 std::map<std::string, std::string> cleanEnv(std::map<std::string, std::string> extra = {}) {
-  std::map<std::string, std::string> env = {
-      {"NO_COLOR", "1"}, {"OLLAMA_HOST", "127.0.0.1:" + std::to_string(freePort())}};
+  static const ReservedPort no_ollama;  // bound, never listening: the probe is refused
+  std::map<std::string, std::string> env = {{"NO_COLOR", "1"},
+                                            {"OLLAMA_HOST", no_ollama.hostPort()}};
   for (const auto& spec : aigw::quickstart::catalog())
     for (const auto& field : spec.fields) env[std::string(field.env)] = "";
   for (auto& [k, v] : extra) env[k] = v;
@@ -89,7 +90,9 @@ TEST_CASE("quickstart --yes --no-serve: files, .env mode 0600, the key only in .
 
 TEST_CASE("quickstart --yes --detach with no key and no Ollama: the mock route answers") {
   const std::string dir = tempDir() + "/qs";
-  const int port = freePort(), admin = freePort();
+  // quickstart takes fixed ports; held until its gateway binds them (see ReservedPort).
+  const ReservedPort port_slot, admin_slot;
+  const int port = port_slot.port(), admin = admin_slot.port();
   Process p({AIGW_BINARY, "quickstart", "-o", dir, "--yes", "--detach", "--port",
              std::to_string(port), "--admin-port", std::to_string(admin)},
             cleanEnv());
@@ -150,7 +153,9 @@ TEST_CASE("quickstart --yes finds Ollama through OLLAMA_HOST and routes to its f
 
 TEST_CASE("quickstart interactive on a terminal: menu, hidden key, foreground gateway, Ctrl-C") {
   const std::string dir = tempDir() + "/qs";
-  const int port = freePort(), admin = freePort();
+  // quickstart takes fixed ports; held until its gateway binds them (see ReservedPort).
+  const ReservedPort port_slot, admin_slot;
+  const int port = port_slot.port(), admin = admin_slot.port();
   const std::string key = "sk-typed-secret-abcdef123456";
   PtyProcess p({AIGW_BINARY, "quickstart", "-o", dir, "--port", std::to_string(port),
                 "--admin-port", std::to_string(admin)},

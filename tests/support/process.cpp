@@ -16,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -106,21 +107,27 @@ std::string readFile(const std::string& path) {
   return content.str();
 }
 
-int freePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error("socket failed");
+ReservedPort::ReservedPort() {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) throw std::runtime_error("socket failed");
+  const int yes = 1;
+  ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  ::setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &yes, sizeof yes);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = 0;
   socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
+  if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(fd_);
     throw std::runtime_error("cannot bind 127.0.0.1:0");
   }
-  ::close(fd);
-  return ntohs(addr.sin_port);
+  port_ = ntohs(addr.sin_port);
+}
+
+ReservedPort::~ReservedPort() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
 bool waitForPort(int port, int timeout_ms, const Process* watch) {
@@ -158,6 +165,29 @@ std::optional<int> waitForPortFile(const std::string& path, int timeout_ms, cons
       },
       timeout_ms);
   return port;
+}
+
+std::optional<ServePorts> parseServePorts(const std::string& log) {
+  // "aigw 0.1.0: proxy on 127.0.0.1:41234, admin on 127.0.0.1:41235 (3 routes)"
+  static const std::regex kLine(R"(: proxy on \S*:(\d+), admin on \S*:(\d+) \()");
+  std::smatch m;
+  if (!std::regex_search(log, m, kLine)) return std::nullopt;
+  ServePorts ports{std::stoi(m[1]), std::stoi(m[2])};
+  if (ports.proxy <= 0 || ports.admin <= 0) return std::nullopt;
+  return ports;
+}
+
+std::optional<ServePorts> waitForServePorts(const Process& serve, int timeout_ms) {
+  std::optional<ServePorts> ports;
+  waitUntil(
+      [&] {
+        ports = parseServePorts(serve.log());
+        if (ports || serve.running()) return ports.has_value();
+        ports = parseServePorts(serve.log());  // printed just before it exited
+        return true;
+      },
+      timeout_ms);
+  return ports;
 }
 
 Process::Process(std::vector<std::string> argv, std::map<std::string, std::string> env) {

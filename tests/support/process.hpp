@@ -27,8 +27,26 @@ std::string readFile(const std::string& path);
 // Polls `done` until it returns true (-> true) or timeout_ms pass (-> false).
 bool waitUntil(const std::function<bool()>& done, int timeout_ms);
 
-// A loopback port that was free a moment ago (bound to 127.0.0.1:0, then closed).
-int freePort();
+// A loopback port held by the test for as long as the object lives: bound (never listening)
+// with SO_REUSEADDR and SO_REUSEPORT, so the kernel hands it to nobody else and a connect to
+// it is refused, yet a child told to listen on it can still bind it (httplib sets
+// SO_REUSEPORT, Asio acceptors SO_REUSEADDR). This replaces "bind :0, close, hope nobody takes
+// the port before the child binds it". Use it for a fixed port a command insists on, and for
+// "nothing listens there"; servers that accept port 0 should be started on port 0 instead.
+class ReservedPort {
+ public:
+  ReservedPort();
+  ~ReservedPort();
+  ReservedPort(const ReservedPort&) = delete;
+  ReservedPort& operator=(const ReservedPort&) = delete;
+  int port() const { return port_; }
+  std::string hostPort() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
 class Process;
 // Polls connect() to 127.0.0.1:port until it is accepted or the deadline passes. Gives up
 // early when `watch` exits (a server that crashed at start will never listen).
@@ -36,6 +54,19 @@ bool waitForPort(int port, int timeout_ms, const Process* watch = nullptr);
 // Waits until `path` holds a port number. Gives up early when `watch` exits.
 std::optional<int> waitForPortFile(const std::string& path, int timeout_ms,
                                    const Process* watch = nullptr);
+
+// The ports `aigw serve` reports once both listeners are bound, from the line it prints at
+// start ("aigw <version>: proxy on HOST:PORT, admin on HOST:PORT (...)"). Started with
+// --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 the kernel picks the ports, so no two tests
+// can race for one.
+struct ServePorts {
+  int proxy = 0;
+  int admin = 0;
+};
+std::optional<ServePorts> parseServePorts(const std::string& log);
+// Waits for that line in the child's log; gives up at once when the child exits (the caller
+// then reports the log, which says why).
+std::optional<ServePorts> waitForServePorts(const Process& serve, int timeout_ms);
 
 // A child process in its own process group, stdin from /dev/null, stdout and stderr appended
 // to one log file in a directory of its own. Exit statuses follow the shell: the exit code, or

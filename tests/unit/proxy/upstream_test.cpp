@@ -463,7 +463,10 @@ TEST_CASE("first-byte timeout") {
             std::to_string(server.port) + ")");
   CHECK(res.error().message.find("secret") == std::string::npos);
   CHECK(elapsed >= 190ms);
-  CHECK(elapsed < 1500ms);
+  // The gate stays shut until the call returns, so only the timer can have ended it (the
+  // message says which); the upper bound only turns a timer that never fires into a failure,
+  // and is loose because a loaded CI machine can delay any thread by seconds.
+  CHECK(elapsed < 20s);
 }
 
 TEST_CASE("total timeout bounds the whole exchange") {
@@ -515,7 +518,10 @@ TEST_CASE("idle timeout in the middle of the body") {
   CHECK((*res)->error().kind == UpstreamFailure::Timeout);
   CHECK((*res)->error().message.find("waiting for body data after 200 ms") != std::string::npos);
   CHECK(elapsed >= 190ms);
-  CHECK(elapsed < 1500ms);
+  // The gate stays shut until the call returns, so only the timer can have ended it (the
+  // message says which); the upper bound only turns a timer that never fires into a failure,
+  // and is loose because a loaded CI machine can delay any thread by seconds.
+  CHECK(elapsed < 20s);
   CHECK_FALSE((*res)->read(out));  // stays failed
 }
 
