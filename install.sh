@@ -48,9 +48,11 @@ if [ -n "$missing" ]; then
 else
   step "build dependencies already installed"
 fi
-# The end-to-end test drives aigw with the official openai SDK; without Node it is skipped.
+# The end-to-end test drives aigw with the official openai SDK; without Node it is skipped
+# (reported by ctest as not run; CI, which sets AIGW_E2E_REQUIRED=1, fails instead).
 if [ "$RUN_TESTS" = 1 ] && ! command -v npm >/dev/null 2>&1; then
   step "installing nodejs and npm for the SDK end-to-end test"
+  [ -n "$missing" ] || $SUDO apt-get update -qq || true
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null 2>&1 ||
     echo "    (could not install nodejs/npm; the SDK end-to-end test will be skipped)"
 fi

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # End-to-end: the official openai npm SDK as the client, aigw in the middle, fake_provider as
-# the upstream, all on loopback.
+# the upstream speaking OpenAI's, Anthropic's and Bedrock's wire formats, all on loopback.
 #
 #   tests/e2e/run.sh AIGW_BINARY FAKE_PROVIDER_BINARY
 #
-# Without node/npm, or when the SDK cannot be installed, it prints "SKIP: ..." and exits 0: a
-# missing toolchain or registry is not a gateway bug. Once the SDK is there, any failure fails.
+# Exit codes: 0 passed, 1 failed, 2 usage, 77 skipped. It skips (ctest shows "Not Run", via
+# SKIP_RETURN_CODE) when node/npm are missing or the SDK cannot be installed, since a missing
+# toolchain is not a gateway bug; with AIGW_E2E_REQUIRED=1 (set by .ci/run, where
+# `install.sh --test` installs node) each of those is a failure instead. Once the SDK is there,
+# any failure fails.
 # Set AIGW_E2E_KEEP=1 to keep the work directory (config, logs) for inspection.
 set -uo pipefail
 
+readonly SKIP=77
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 if [[ $# -ne 2 ]]; then
@@ -24,19 +28,29 @@ for bin in "$aigw" "$fake"; do
   fi
 done
 
+skip() {
+  if [[ "${AIGW_E2E_REQUIRED:-}" == 1 ]]; then
+    echo "FAIL: $* (AIGW_E2E_REQUIRED=1: this test must run here)"
+    exit 1
+  fi
+  echo "SKIP: $*"
+  exit "$SKIP"
+}
+
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  echo "SKIP: node and npm are needed for the openai SDK e2e test"
-  exit 0
+  skip "node and npm are needed for the openai SDK e2e test"
 fi
 if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 18 ? 0 : 1)'; then
-  echo "SKIP: node $(node --version) is too old for the openai SDK (needs >= 18)"
-  exit 0
+  skip "node $(node --version) is too old for the openai SDK (needs >= 18)"
 fi
-if [[ ! -f "$here/node_modules/openai/package.json" ]]; then
-  # No lock file is committed (it would name the registry), so this resolves ^6 afresh.
+pinned="$(node -p 'require(process.argv[1]).dependencies.openai' "$here/package.json")"
+installed="$(node -p 'try { require(process.argv[1]).version } catch { "" }' \
+  "$here/node_modules/openai/package.json" 2>/dev/null)"
+if [[ "$installed" != "$pinned" ]]; then
+  # No lock file is committed (it would name the registry); the version is pinned exactly in
+  # package.json instead.
   if ! (cd "$here" && npm install --no-package-lock --no-audit --no-fund --loglevel=error); then
-    echo "SKIP: could not install the openai SDK (npm install failed)"
-    exit 0
+    skip "could not install the openai SDK $pinned (npm install failed)"
   fi
 fi
 
@@ -47,7 +61,7 @@ stop_all() {
   local pid deadline
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
   # Both servers stop on SIGTERM within milliseconds; SIGKILL only for a hung one.
-  deadline=$((SECONDS + 5))
+  deadline=$((SECONDS + 10))
   for pid in "${pids[@]}"; do
     while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.05; done
     kill -KILL "$pid" 2>/dev/null
@@ -77,18 +91,16 @@ show_logs() {
   done
 }
 
-# A free loopback port, as the kernel hands it out (the small race until aigw binds it is fine
-# for a test).
-free_port() {
-  node -e 'const s = require("net").createServer();
-           s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
-}
-
-# Waits (bounded) until something accepts on 127.0.0.1:$1, giving up early if pid $2 exits.
-wait_for_port() {
-  local port="$1" pid="$2" deadline=$((SECONDS + 10))
+# Waits (bounded) for a line matching $2 (an ERE with one group) in file $1 and prints the
+# group; gives up at once if pid $3 exits (a server that died at start never prints it).
+wait_for_line() {
+  local file="$1" pattern="$2" pid="$3" deadline=$((SECONDS + 20)) line
   while ((SECONDS < deadline)); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    line="$(grep -Eo "$pattern" "$file" 2>/dev/null | head -n 1)"
+    if [[ -n "$line" ]]; then
+      printf '%s\n' "$line"
+      return 0
+    fi
     kill -0 "$pid" 2>/dev/null || return 1
     sleep 0.05
   done
@@ -98,29 +110,24 @@ wait_for_port() {
 "$fake" --port 0 --port-file "$work/fake.port" >"$work/fake_provider.log" 2>&1 &
 pids+=($!)
 fake_pid=$!
-deadline=$((SECONDS + 10))
-while [[ ! -s "$work/fake.port" ]] && ((SECONDS < deadline)) && kill -0 "$fake_pid" 2>/dev/null; do
-  sleep 0.05
-done
-if [[ ! -s "$work/fake.port" ]]; then
+if ! wait_for_line "$work/fake_provider.log" 'listening on 127\.0\.0\.1:[0-9]+' "$fake_pid" >/dev/null; then
   echo "FAIL: fake_provider did not start"
   show_logs
   exit 1
 fi
 fake_port="$(cat "$work/fake.port")"
+fake_url="http://127.0.0.1:${fake_port}"
 
-proxy_port="$(free_port)"
-admin_port="$(free_port)"
-while [[ "$admin_port" == "$proxy_port" ]]; do admin_port="$(free_port)"; done
-
-cat >"$work/aigw.yaml" <<EOF
+# One route per provider, none fixing the model: the SDK's model picks the fake's scenario
+# (fake-truncate, fake-clean-close, fake-stream-error-throttling) where a test wants one.
+cat >"$work/aigw.yaml" <<YAML
 _format_version: "3.0"
 services:
 - name: fake
-  url: http://127.0.0.1:${fake_port}
+  url: ${fake_url}
   routes:
-  - name: sdk-chat
-    paths: ["/sdk/v1/chat/completions"]
+  - name: sdk-openai-chat
+    paths: ["/sdk/openai/v1/chat/completions"]
     plugins:
     - name: ai-proxy
       config:
@@ -128,9 +135,9 @@ services:
         auth: {header_name: Authorization, header_value: "Bearer fake-key"}
         model:
           provider: openai
-          options: {upstream_url: "http://127.0.0.1:${fake_port}/v1/chat/completions"}
-  - name: sdk-completions
-    paths: ["/sdk/v1/completions"]
+          options: {upstream_url: "${fake_url}/v1/chat/completions"}
+  - name: sdk-openai-completions
+    paths: ["/sdk/openai/v1/completions"]
     plugins:
     - name: ai-proxy
       config:
@@ -138,9 +145,9 @@ services:
         auth: {header_name: Authorization, header_value: "Bearer fake-key"}
         model:
           provider: openai
-          options: {upstream_url: "http://127.0.0.1:${fake_port}/v1/completions"}
-  - name: sdk-embeddings
-    paths: ["/sdk/v1/embeddings"]
+          options: {upstream_url: "${fake_url}/v1/completions"}
+  - name: sdk-openai-embeddings
+    paths: ["/sdk/openai/v1/embeddings"]
     plugins:
     - name: ai-proxy
       config:
@@ -148,29 +155,48 @@ services:
         auth: {header_name: Authorization, header_value: "Bearer fake-key"}
         model:
           provider: openai
-          options: {upstream_url: "http://127.0.0.1:${fake_port}/v1/embeddings"}
-EOF
+          options: {upstream_url: "${fake_url}/v1/embeddings"}
+  - name: sdk-anthropic-chat
+    paths: ["/sdk/anthropic/v1/chat/completions"]
+    plugins:
+    - name: ai-proxy
+      config:
+        route_type: llm/v1/chat
+        auth: {header_name: x-api-key, header_value: "fake-anthropic-key"}
+        model:
+          provider: anthropic
+          options: {max_tokens: 256, upstream_url: "${fake_url}/v1/messages"}
+  - name: sdk-bedrock-chat
+    paths: ["/sdk/bedrock/v1/chat/completions"]
+    plugins:
+    - name: ai-proxy
+      config:
+        route_type: llm/v1/chat
+        auth: {aws_access_key_id: AKIDE2E, aws_secret_access_key: e2e-secret}
+        model:
+          provider: bedrock
+          options: {upstream_url: "${fake_url}", bedrock: {aws_region: us-east-1}}
+YAML
 
+# Ports: the kernel picks them (port 0) and aigw reports them, so nothing can take them first.
 mkdir -p "$work/data"
-"$aigw" serve -c "$work/aigw.yaml" --listen "127.0.0.1:$proxy_port" \
-  --admin-listen "127.0.0.1:$admin_port" --data-dir "$work/data" >"$work/aigw.log" 2>&1 &
+"$aigw" serve -c "$work/aigw.yaml" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
+  --data-dir "$work/data" >"$work/aigw.log" 2>&1 &
 pids+=($!)
 aigw_pid=$!
-if ! wait_for_port "$proxy_port" "$aigw_pid"; then
+if ! started="$(wait_for_line "$work/aigw.log" 'proxy on [^ ,]+:[0-9]+' "$aigw_pid")"; then
   if kill -0 "$aigw_pid" 2>/dev/null; then
-    echo "FAIL: aigw did not listen on 127.0.0.1:$proxy_port within 10 s"
+    echo "FAIL: aigw reported no listening port within 20 s"
   else
     wait "$aigw_pid"
-    echo "FAIL: aigw serve exited with status $? before listening on 127.0.0.1:$proxy_port"
+    echo "FAIL: aigw serve exited with status $? before listening"
   fi
   show_logs
   exit 1
 fi
+proxy_port="${started##*:}"
 
-AIGW_BASE="http://127.0.0.1:$proxy_port/sdk/v1" \
-  FAKE_BASE="http://127.0.0.1:$fake_port" \
-  EXPECT_UPSTREAM_AUTH="Bearer fake-key" \
-  node "$here/sdk_test.mjs"
+AIGW_ORIGIN="http://127.0.0.1:$proxy_port" FAKE_BASE="$fake_url" node "$here/sdk_test.mjs"
 rc=$?
 if ((rc != 0)); then
   show_logs
