@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""The one-line mutations tests/README.md lists, applied one at a time: for each, the line is
+changed, the target rebuilt, the catching test run (it must FAIL), and the file restored.
+
+  python3 tests/mutations.py [--build DIR] [ID ...]     # all, or the named ones
+
+Prints one JSON line per test run ("caught": true when that run failed) and exits 1 if any
+mutation survived every run of it or could not be applied (a pattern that no longer matches means the code
+moved: carry the mutation over to the new line). Needs a configured build (cmake -B build
+-DAIGW_BUILD_TESTS=ON) with node for the e2e runs. Leaves the sources as it found them.
+"""
+import argparse, json, os, subprocess, sys, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+ap = argparse.ArgumentParser()
+ap.add_argument('--build', default=os.path.join(ROOT, 'build'))
+ap.add_argument('ids', nargs='*')
+args = ap.parse_args()
+BUILD = os.path.abspath(args.build)
+IT = BUILD + '/tests/integration_tests'
+E2E = ['bash', ROOT + '/tests/e2e/run.sh', BUILD + '/cli/aigw', BUILD + '/tests/fake_provider']
+M = [
+ ('body-auth-client-wins', 'gateway/plugins/ai_proxy.cpp',
+  '!(auth.allow_override && ctx.body.contains(auth.param_name))', '!ctx.body.contains(auth.param_name)',
+  'aigw', [IT, '-tc=auth: a body parameter*']),
+ ('body-auth-override-ignored', 'gateway/plugins/ai_proxy.cpp',
+  '!(auth.allow_override && ctx.body.contains(auth.param_name))', '!(false && ctx.body.contains(auth.param_name))',
+  'aigw', [IT, '-tc=auth: a body parameter*']),
+ ('client-null-not-missing', 'gateway/providers/common.cpp',
+  'if (client_body.contains(client_key) && !client_body[client_key].is_null()) return;',
+  'if (client_body.contains(client_key)) return;',
+  'aigw', [IT, '-tc=options fill only*']),
+ ('options-overwrite-client', 'gateway/providers/common.cpp',
+  'if (client_body.contains(client_key) && !client_body[client_key].is_null()) return;',
+  'if (false) return;',
+  'aigw', [IT, '-tc=chat: translated request*']),
+ ('client-header-key-wins', 'gateway/plugins/ai_proxy.cpp',
+  '    if (auth.allow_override) {\n      if (auto client = headerValue(req, auth.header_name)',
+  '    if (true) {\n      if (auto client = headerValue(req, auth.header_name)',
+  'aigw', [[IT, '-tc=chat: translated request*'], E2E]),
+ ('done-without-blank-line', 'gateway/proxy/handler.cpp',
+  'out.raw("data: [DONE]\\n\\n");', 'out.raw("data: [DONE]\\n");',
+  'aigw', [[IT, '-tc=streaming: SSE chunks*'], [IT, '-sf=*end_of_stream*']]),
+ ('eos-openai', 'gateway/providers/openai_compat.cpp',
+  'if (!done_)\n      return Status::error("upstream stream ended before [DONE]',
+  'if (false)\n      return Status::error("upstream stream ended before [DONE]',
+  'aigw', [[IT, '-tc=clean close before the end marker: openai*'], E2E]),
+ ('eos-anthropic', 'gateway/providers/anthropic_stream.cpp',
+  'if (!done_)\n      return Status::error(\n          "upstream anthropic stream ended before message_stop',
+  'if (false)\n      return Status::error(\n          "upstream anthropic stream ended before message_stop',
+  'aigw', [IT, '-tc=clean close before the end marker: anthropic*']),
+ ('eos-gemini', 'gateway/providers/gemini_stream.cpp',
+  'if (!saw_finish_ || !all_finished)', 'if (false && all_finished)',
+  'aigw', [IT, '-tc=clean close before the end marker: gemini*']),
+ ('eos-cohere-v2', 'gateway/providers/cohere_stream.cpp',
+  'if (!done_)\n      return Status::error(\n          "upstream cohere stream ended before message-end',
+  'if (false)\n      return Status::error(\n          "upstream cohere stream ended before message-end',
+  'aigw', [IT, '-tc=clean close before the end marker: cohere v2*']),
+ ('eos-cohere-v1', 'gateway/providers/cohere_v1.cpp',
+  'if (!done_)\n      return Status::error(\n          "upstream cohere stream ended before stream-end',
+  'if (false)\n      return Status::error(\n          "upstream cohere stream ended before stream-end',
+  'aigw', [IT, '-tc=clean close before the end marker: cohere v1*']),
+ ('eos-bedrock', 'gateway/providers/bedrock_stream.cpp',
+  '    if (!stopped_)\n      return Status::error(', '    if (false)\n      return Status::error(',
+  'aigw', [[IT, '-tc=clean close before the end marker: bedrock*'], E2E]),
+ ('eos-ollama', 'gateway/providers/ollama.cpp',
+  'if (!done_)\n      return Status::error("upstream stream ended before done:true',
+  'if (false)\n      return Status::error("upstream stream ended before done:true',
+  'aigw', [IT, '-tc=clean close before the end marker: ollama*']),
+ ('eos-huggingface-tgi', 'gateway/providers/huggingface.cpp',
+  'if (!done_)\n      return Status::error(\n          "upstream huggingface stream ended before the final event',
+  'if (false)\n      return Status::error(\n          "upstream huggingface stream ended before the final event',
+  'aigw', [IT, '-tc=clean close before the end marker: huggingface*']),
+ ('exception-frames-ignored', 'gateway/proxy/aws_eventstream.cpp',
+  'if (type == "exception") {', 'if (false) {',
+  'aigw', [IT, '-tc=bedrock exception frames*']),
+ ('message-crc-unchecked', 'gateway/proxy/aws_eventstream.cpp',
+  'if (crc32(message.substr(0, total - 4)) != readU32(p + total - 4))', 'if (false)',
+  'unit_proxy', [BUILD + '/tests/unit_proxy']),
+ ('prelude-crc-unchecked', 'gateway/proxy/aws_eventstream.cpp',
+  'if (crc32(std::string_view(p, 8)) != readU32(p + 8))', 'if (false)',
+  'unit_proxy', [BUILD + '/tests/unit_proxy']),
+ ('body-size-413-gone', 'gateway/plugins/ai_proxy.cpp',
+  'if (max_body > 0 && static_cast<long long>(req.body.size()) > max_body) {', 'if (false) {',
+  'aigw', [IT, '-tc=bad client input*']),
+ ('gemini-no-alt-sse', 'gateway/providers/gemini.cpp',
+  'if (stream) url.append(', 'if (false) url.append(',
+  'aigw', [IT, '-tc=clean close before the end marker: gemini*']),
+ ('anthropic-version-dropped', 'gateway/providers/anthropic.cpp',
+  'req.headers.push_back({"anthropic-version",', 'if (false) req.headers.push_back({"anthropic-version",',
+  'aigw', [IT, '-sf=*anthropic_test*']),
+ ('query-key-client-wins', 'gateway/plugins/ai_proxy.cpp',
+  'if (auth.allow_override && req.has_param(auth.param_name.c_str()))', 'if (req.has_param(auth.param_name.c_str()))',
+  'aigw', [IT, '-sf=*gemini_test*']),
+ ('upstream-drop-not-an-error', 'gateway/proxy/handler.cpp',
+  '  if (status && st.upstream->error().kind != UpstreamFailure::None) {', '  if (false) {',
+  'aigw', [IT, '-tc=a truncated upstream stream*']),
+]
+only = set(args.ids)
+results = []
+for mid, f, old, new, target, cmd in M:
+    if only and mid not in only: continue
+    path = f'{ROOT}/{f}'
+    src = open(path).read()
+    n = src.count(old)
+    if n != 1:
+        results.append({'id': mid, 'error': f'pattern found {n} times'}); print(results[-1], flush=True); continue
+    try:
+        open(path, 'w').write(src.replace(old, new))
+        t = time.time()
+        b = subprocess.run(['cmake', '--build', BUILD, '-j2', '--target', target], capture_output=True, text=True)
+        if b.returncode != 0:
+            results.append({'id': mid, 'error': 'build failed', 'log': b.stdout[-2000:] + b.stderr[-2000:]}); print(results[-1], flush=True); continue
+        cmds = cmd if isinstance(cmd[0], list) else [cmd]
+        for c in cmds:
+            r = subprocess.run(c, capture_output=True, text=True, timeout=600, cwd=ROOT)
+            out = r.stdout + r.stderr
+            failing = [l for l in out.splitlines() if l.startswith('TEST CASE:') or l.startswith('not ok')]
+            results.append({'id': mid, 'caught': r.returncode != 0, 'cmd': ' '.join(c[1:]) or c[0],
+                            'failed_cases': failing[:6], 'summary': [l for l in out.splitlines() if 'test cases' in l or 'passed,' in l][-1:],
+                            'secs': round(time.time() - t)})
+            print(json.dumps(results[-1]), flush=True)
+    finally:
+        open(path, 'w').write(src)
+# rebuild the unmutated targets
+subprocess.run(['cmake', '--build', BUILD, '-j2', '--target', 'aigw', 'unit_proxy'], capture_output=True)
+# A mutation is caught when at least one of its test runs failed.
+ids = {r['id'] for r in results}
+survived = [i for i in ids if not any(r.get('caught') for r in results if r['id'] == i)]
+print('survived or not applied: ' + (', '.join(sorted(set(survived))) or 'none'), flush=True)
+sys.exit(1 if survived else 0)
