@@ -452,13 +452,15 @@ std::string finishReason(std::string_view cohere_reason) {
 }
 
 // https://docs.cohere.com/reference/chat#response.body.usage
+// billed_units is what Cohere charges and what Kong reports (usage.tokens also counts the
+// prompt template Cohere wraps around the messages); tokens only when billed_units is absent.
 Usage usageFrom(const nlohmann::json& usage) {
   Usage u;
   const Json& tokens = field(usage, "tokens");
   const Json& billed = field(usage, "billed_units");
-  u.prompt_tokens = wire::integer(tokens, "input_tokens", wire::integer(billed, "input_tokens"));
+  u.prompt_tokens = wire::integer(billed, "input_tokens", wire::integer(tokens, "input_tokens"));
   u.completion_tokens =
-      wire::integer(tokens, "output_tokens", wire::integer(billed, "output_tokens"));
+      wire::integer(billed, "output_tokens", wire::integer(tokens, "output_tokens"));
   return u;
 }
 

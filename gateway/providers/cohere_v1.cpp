@@ -102,8 +102,9 @@ std::optional<ApiError> addFormat(const Json& in, Json& body) {
   return std::nullopt;
 }
 
-// v1 reports usage in meta.tokens (what the model read and wrote), older answers in
-// token_count, and always meta.billed_units; the first present wins, field by field.
+// v1 reports usage in meta.billed_units (what Cohere charges, what Kong reports), also in
+// meta.tokens (with the prompt template) and, in older answers, token_count; billed_units
+// wins, then the others, field by field.
 Usage v1Usage(const Json& response) {
   const Json& meta = field(response, "meta");
   const Json& tokens = field(meta, "tokens");
@@ -111,11 +112,11 @@ Usage v1Usage(const Json& response) {
   const Json& billed = field(meta, "billed_units");
   Usage u;
   u.prompt_tokens =
-      wire::integer(tokens, "input_tokens",
-                    wire::integer(count, "prompt_tokens", wire::integer(billed, "input_tokens")));
+      wire::integer(billed, "input_tokens",
+                    wire::integer(tokens, "input_tokens", wire::integer(count, "prompt_tokens")));
   u.completion_tokens = wire::integer(
-      tokens, "output_tokens",
-      wire::integer(count, "response_tokens", wire::integer(billed, "output_tokens")));
+      billed, "output_tokens",
+      wire::integer(tokens, "output_tokens", wire::integer(count, "response_tokens")));
   return u;
 }
 

@@ -109,9 +109,9 @@ TEST_CASE("cohere: chat goes to /v2/chat and comes back as an OpenAI completion"
   CHECK(body["choices"][0]["message"] ==
         Json{{"role", "assistant"}, {"content", "Hello from fake cohere: hello there"}});
   CHECK(body["choices"][0]["finish_reason"] == "stop");
-  // usage.tokens (4 words + 3 template tokens), not billed_units
+  // usage.billed_units (4 words; what Cohere charges, as Kong reports), not usage.tokens (7)
   CHECK(body["usage"] ==
-        Json{{"prompt_tokens", 7}, {"completion_tokens", 6}, {"total_tokens", 13}});
+        Json{{"prompt_tokens", 4}, {"completion_tokens", 6}, {"total_tokens", 10}});
   const Json up = fake().lastRequest();
   CHECK(up["path"] == "/v2/chat");
   CHECK(up["headers"]["authorization"] == "Bearer co-configured");
@@ -139,7 +139,7 @@ TEST_CASE("cohere: streamed answer as chat.completion.chunk events ending in [DO
   const Json last = Json::parse(s.events[s.events.size() - 2]);
   CHECK(last["choices"][0]["finish_reason"] == "stop");
   CHECK(last["usage"] ==
-        Json{{"prompt_tokens", 6}, {"completion_tokens", 7}, {"total_tokens", 13}});
+        Json{{"prompt_tokens", 3}, {"completion_tokens", 7}, {"total_tokens", 10}});
   CHECK(fake().lastRequest()["json"]["stream"] == true);
 }
 
@@ -263,7 +263,7 @@ TEST_CASE(
   REQUIRE(r.status == 200);
   CHECK(r.json()["choices"][0]["message"]["content"] == "Hello from fake cohere: second question");
   CHECK(r.json()["choices"][0]["finish_reason"] == "stop");
-  CHECK(r.json()["usage"]["prompt_tokens"] == 9);  // meta.tokens: 6 words + 3
+  CHECK(r.json()["usage"]["prompt_tokens"] == 6);  // meta.billed_units: 6 words (tokens: 9)
   const Json up = fake().lastRequest();
   CHECK(up["path"] == "/v1/chat");
   CHECK(up["json"]["preamble"] == "Be brief.");
