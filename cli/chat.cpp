@@ -20,6 +20,7 @@ void setupChat(CLI::App& app) {
                   "none = pick from the gateway's chat routes");
   cmd->add_option("--url", o->url, "Proxy base URL (env AIGW_URL)")->capture_default_str();
   cmd->add_option("--admin", o->admin, "Admin API URL (env AIGW_ADMIN_URL)")->capture_default_str();
+  cmd->add_option("--admin-token", o->admin_token, "Admin API token (env AIGW_ADMIN_TOKEN)");
   cmd->add_option("--model", o->model,
                   "Model to ask for (routes with a fixed model refuse others)");
   cmd->add_option("--system", o->system, "System prompt");

@@ -9,6 +9,7 @@ namespace aigw::cli {
 void setupDump(CLI::App& app) {
   struct Opts {
     std::string admin = admin::defaultAdminUrl();
+    std::string token;
     std::string output;
     std::string format = "yaml";
   };
@@ -16,13 +17,14 @@ void setupDump(CLI::App& app) {
   auto* cmd =
       app.add_subcommand("dump", "Print the running gateway's configuration as a decK file");
   cmd->add_option("--admin", o->admin, "Admin API URL (env AIGW_ADMIN_URL)")->capture_default_str();
+  cmd->add_option("--admin-token", o->token, "Admin API token (env AIGW_ADMIN_TOKEN)");
   cmd->add_option("-o,--output", o->output, "Write to this file instead of stdout");
   cmd->add_option("--format", o->format, "yaml or json")
       ->check(CLI::IsMember({"yaml", "json"}))
       ->capture_default_str();
   cmd->callback([o] {
-    auto reply =
-        admin::AdminClient(o->admin).get(o->format == "yaml" ? "/config?format=yaml" : "/config");
+    auto reply = admin::AdminClient(o->admin, o->token)
+                     .get(o->format == "yaml" ? "/config?format=yaml" : "/config");
     if (!reply) {
       std::cerr << "aigw dump: " << reply.error() << "\n";
       throw Exit{kExitRuntime};

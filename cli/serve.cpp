@@ -19,6 +19,11 @@ struct ServeOptions {
   std::size_t max_workers = 4096;
   std::string ca_file;
   std::string access_log;
+  std::string admin_token;
+  std::vector<std::string> admin_allow_origins, admin_allow_hosts;
+  bool admin_insecure = false;
+  std::vector<std::string> admin_env_allow;
+  std::string admin_tls_cert, admin_tls_key;
 };
 
 std::string defaultDataDir() {
@@ -41,6 +46,21 @@ void runServe(const ServeOptions& opts) {
   g.ca_file = opts.ca_file;
   g.access_log = opts.access_log;
   g.data_dir = opts.data_dir;
+  g.admin_access.token = opts.admin_token;
+  g.admin_access.allow_origins = opts.admin_allow_origins;
+  g.admin_access.allow_hosts = opts.admin_allow_hosts;
+  g.admin_access.insecure = opts.admin_insecure;
+  g.admin_env_allow = opts.admin_env_allow;
+  g.admin_tls_cert = opts.admin_tls_cert;
+  g.admin_tls_key = opts.admin_tls_key;
+  if (g.admin_tls_cert.empty() != g.admin_tls_key.empty()) {
+    std::cerr << "aigw serve: --admin-tls-cert and --admin-tls-key go together\n";
+    throw Exit{kExitUsage};
+  }
+  if (Status s = admin::checkAdminListen(g.admin.host, g.admin.port, g.admin_access); !s) {
+    std::cerr << "aigw serve: " << s.message() << "\n";
+    throw Exit{kExitUsage};
+  }
 
   // With -c the file is the config at start (and is persisted); without it, the data dir's
   // last state, or nothing.
@@ -90,6 +110,32 @@ void setupServe(CLI::App& app) {
   cmd->add_option("--access-log", opts->access_log,
                   "JSON-lines access log with usage, cost and latency: a file, or - for stdout")
       ->envname("AIGW_ACCESS_LOG");
+  cmd->add_option("--admin-token", opts->admin_token,
+                  "Require this token on the admin API (header Kong-Admin-Token or "
+                  "Authorization: Bearer)")
+      ->envname("AIGW_ADMIN_TOKEN");
+  cmd->add_option("--admin-allow-origin", opts->admin_allow_origins,
+                  "Web origin allowed to call the admin API (repeatable; none by default)")
+      ->delimiter(',');
+  cmd->add_option("--admin-allow-host", opts->admin_allow_hosts,
+                  "Host name the admin API answers to besides localhost and IP addresses "
+                  "(repeatable)")
+      ->delimiter(',');
+  cmd->add_option("--admin-env-allow", opts->admin_env_allow,
+                  "${{ env \"NAME\" }} references admin API writes may add: NAME or PREFIX_* "
+                  "(comma-separated; none by default; -c files are not limited)")
+      ->delimiter(',')
+      ->envname("AIGW_ADMIN_ENV_ALLOW");
+  cmd->add_option("--admin-tls-cert", opts->admin_tls_cert,
+                  "Serve the admin API over HTTPS with this certificate (PEM)")
+      ->check(CLI::ExistingFile)
+      ->envname("AIGW_ADMIN_TLS_CERT");
+  cmd->add_option("--admin-tls-key", opts->admin_tls_key,
+                  "The private key (PEM) for --admin-tls-cert")
+      ->check(CLI::ExistingFile)
+      ->envname("AIGW_ADMIN_TLS_KEY");
+  cmd->add_flag("--admin-insecure", opts->admin_insecure,
+                "Allow the admin API on a non-loopback address without --admin-token");
   cmd->add_option("--ca-file", opts->ca_file, "Extra CA bundle (PEM) trusted for upstream TLS")
       ->check(CLI::ExistingFile);
   cmd->callback([opts] {

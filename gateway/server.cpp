@@ -65,7 +65,8 @@ struct Gateway::Impl {
   observability::Metrics metrics;
   proxy::ProxyHandler handler;
   httplib::Server proxy_server;
-  httplib::Server admin_server;
+  // HTTPS when --admin-tls-cert/--admin-tls-key are given (OpenSSL, as for upstream TLS).
+  std::unique_ptr<httplib::Server> admin_server;
   std::thread proxy_thread, admin_thread;
   std::atomic<int> proxy_port{0}, admin_port{0};
   std::mutex stop_mu;
@@ -77,7 +78,11 @@ struct Gateway::Impl {
         manager(store, options.data_dir),
         upstream(proxy::UpstreamClientOptions{true, options.ca_file, 64, 30000}),
         access_log(openAccessLog(options.access_log)),
-        handler(store, upstream, metrics, access_log.get()) {}
+        handler(store, upstream, metrics, access_log.get()),
+        admin_server(options.admin_tls_cert.empty()
+                         ? std::make_unique<httplib::Server>()
+                         : std::make_unique<httplib::SSLServer>(options.admin_tls_cert.c_str(),
+                                                                options.admin_tls_key.c_str())) {}
 
   std::unique_ptr<observability::AccessLog> openAccessLog(const std::string& path) {
     if (path.empty()) return nullptr;
@@ -115,10 +120,14 @@ Gateway::Gateway(GatewayOptions options, config::ConfigPtr initial)
     else if (res.status == 400)
       proxy::writeError(res, ApiError::badRequest("malformed HTTP request"));
   });
-  impl_->configure(impl_->admin_server, 64);
-  admin::registerAdminApi(impl_->admin_server, impl_->manager, [this] {
+  impl_->configure(*impl_->admin_server, 64);
+  admin::AdminApiOptions admin_options;
+  admin_options.access = impl_->options.admin_access;
+  admin_options.env_allow.patterns = impl_->options.admin_env_allow;
+  admin_options.metrics = [this] {
     return impl_->metrics.render(impl_->access_log ? impl_->access_log->dropped() : 0);
-  });
+  };
+  admin::registerAdminApi(*impl_->admin_server, impl_->manager, std::move(admin_options));
 }
 
 Gateway::~Gateway() {
@@ -141,12 +150,18 @@ Status Gateway::start() {
     return {};
   };
   if (Status s = bind(impl_->proxy_server, impl_->options.proxy, impl_->proxy_port); !s) return s;
-  if (Status s = bind(impl_->admin_server, impl_->options.admin, impl_->admin_port); !s) {
+  if (!impl_->admin_server->is_valid()) {
+    impl_->proxy_server.stop();
+    return Status::error("cannot use --admin-tls-cert " + impl_->options.admin_tls_cert +
+                         " with --admin-tls-key " + impl_->options.admin_tls_key +
+                         " (unreadable, not PEM, or the key does not match the certificate)");
+  }
+  if (Status s = bind(*impl_->admin_server, impl_->options.admin, impl_->admin_port); !s) {
     impl_->proxy_server.stop();
     return s;
   }
   impl_->proxy_thread = std::thread([this] { impl_->proxy_server.listen_after_bind(); });
-  impl_->admin_thread = std::thread([this] { impl_->admin_server.listen_after_bind(); });
+  impl_->admin_thread = std::thread([this] { impl_->admin_server->listen_after_bind(); });
   return {};
 }
 
@@ -155,7 +170,7 @@ void Gateway::stop() {
   if (impl_->stopped) return;
   impl_->stopped = true;
   impl_->proxy_server.stop();
-  impl_->admin_server.stop();
+  impl_->admin_server->stop();
 }
 
 void Gateway::wait() {

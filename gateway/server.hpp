@@ -8,7 +8,9 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "admin/access.hpp"
 #include "config/persist.hpp"
 #include "config/store.hpp"
 #include "core/result.hpp"
@@ -30,9 +32,12 @@ struct GatewayOptions {
   int client_read_timeout_s = 60;
   int client_write_timeout_s = 60;
   int keep_alive_timeout_s = 5;
-  std::string ca_file;     // extra CA bundle for upstream TLS
-  std::string data_dir;    // persisted config; empty = not persisted
-  std::string access_log;  // JSON lines: "-" = stdout, a path, empty = off
+  std::string ca_file;                        // extra CA bundle for upstream TLS
+  std::string data_dir;                       // persisted config; empty = not persisted
+  std::string access_log;                     // JSON lines: "-" = stdout, a path, empty = off
+  admin::AdminAccessOptions admin_access;     // who may use the admin API
+  std::vector<std::string> admin_env_allow;   // ${{ env }} names admin writes may add
+  std::string admin_tls_cert, admin_tls_key;  // PEM files: the admin API speaks HTTPS
 };
 
 class Gateway {

@@ -1,7 +1,8 @@
 // The admin API (Kong's shapes, loopback by default): status, CRUD on services, routes,
-// plugins, consumers and key-auth credentials (by id or name, nested paths, JSON or form
-// bodies), GET/POST /config. Every accepted change goes through ConfigManager: validated,
-// persisted atomically, then published; a rejected change leaves the running config as it was.
+// plugins, consumers and key-auth credentials (by id or name, Kong's nested paths, JSON or
+// form bodies), schemas, GET/POST /config. Every accepted change goes through ConfigManager:
+// validated, persisted atomically, then published; a rejected change leaves the running config
+// as it was. No input is answered with a 500.
 // Thread-safety: handlers may run concurrently; writes serialise inside ConfigManager.
 #pragma once
 
@@ -10,12 +11,31 @@
 #include <functional>
 #include <string>
 
+#include "admin/access.hpp"
+#include "admin/env_allow.hpp"
 #include "config/persist.hpp"
 
 namespace aigw::admin {
 
-// `metrics` renders GET /metrics (Prometheus text).
+struct AdminApiOptions {
+  std::function<std::string()> metrics;  // renders GET /metrics (Prometheus text)
+  AdminAccessOptions access;             // Host / Origin / token checks (admin/access.hpp)
+  EnvAllowList env_allow;                // ${{ env }} names a write may add (admin/env_allow.hpp)
+};
+
+// One handler for every admin request (dispatches on method and path itself), so any HTTP
+// server can carry the admin API.
+using AdminHandler = std::function<void(const httplib::Request&, httplib::Response&)>;
+AdminHandler makeAdminHandler(config::ConfigManager& manager, AdminApiOptions options);
+
+// The access checks (admin/access.hpp) applied to an httplib request: true when they answered
+// (a refusal, or a CORS preflight), false when the request goes on to the handler.
+bool guardAdminRequest(const httplib::Request& req, httplib::Response& res,
+                       const AdminAccessOptions& access);
+
+// Registers the access checks as the pre-routing hook, and the handler for
+// GET/POST/PUT/PATCH/DELETE on every path of `server`.
 void registerAdminApi(httplib::Server& server, config::ConfigManager& manager,
-                      std::function<std::string()> metrics);
+                      AdminApiOptions options);
 
 }  // namespace aigw::admin

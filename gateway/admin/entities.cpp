@@ -26,13 +26,14 @@ int findEntity(const Json& doc, EntityKind kind, const std::string& key) {
   for (std::size_t i = 0; i < list->size(); ++i) {
     const auto& e = (*list)[i];
     if (!e.is_object()) continue;
-    if (e.value("id", "") == key) return static_cast<int>(i);
+    if (config::stringField(e, "id") == key) return static_cast<int>(i);
   }
   for (std::size_t i = 0; i < list->size(); ++i) {
     const auto& e = (*list)[i];
     if (!e.is_object()) continue;
-    if (e.value(entityInfo(kind).name_field, "") == key) return static_cast<int>(i);
-    if (kind == EntityKind::Consumer && e.value("custom_id", "") == key) return static_cast<int>(i);
+    if (config::stringField(e, entityInfo(kind).name_field) == key) return static_cast<int>(i);
+    if (kind == EntityKind::Consumer && config::stringField(e, "custom_id") == key)
+      return static_cast<int>(i);
   }
   return -1;
 }
@@ -41,7 +42,7 @@ void assignIdentity(Json& entity, EntityKind kind) {
   const long long now = static_cast<long long>(std::time(nullptr));
   if (!entity.contains("id") || !entity["id"].is_string() ||
       entity["id"].get<std::string>().empty()) {
-    const std::string name = entity.value(entityInfo(kind).name_field, "");
+    const std::string name = config::stringField(entity, entityInfo(kind).name_field);
     if (kind == EntityKind::Plugin)
       entity["id"] = config::pluginStableId(entity);
     else if (!name.empty())
@@ -56,14 +57,14 @@ void assignIdentity(Json& entity, EntityKind kind) {
 std::string uniquenessConflict(const Json& doc, EntityKind kind, const Json& entity,
                                int ignore_index) {
   const char* field = entityInfo(kind).name_field;
-  const std::string name = entity.value(field, "");
-  const std::string id = entity.value("id", "");
+  const std::string name = config::stringField(entity, field);
+  const std::string id = config::stringField(entity, "id");
   const auto& list = doc.value(entityInfo(kind).collection, Json::array());
   for (std::size_t i = 0; i < list.size(); ++i) {
     if (static_cast<int>(i) == ignore_index || !list[i].is_object()) continue;
-    if (!name.empty() && list[i].value(field, "") == name)
+    if (!name.empty() && config::stringField(list[i], field) == name)
       return std::string(field) + "=\"" + name + "\"";
-    if (!id.empty() && list[i].value("id", "") == id) return "id=\"" + id + "\"";
+    if (!id.empty() && config::stringField(list[i], "id") == id) return "id=\"" + id + "\"";
   }
   return {};
 }
@@ -71,12 +72,12 @@ std::string uniquenessConflict(const Json& doc, EntityKind kind, const Json& ent
 static std::string refId(const Json& e, const char* field) {
   if (!e.is_object() || !e.contains(field)) return {};
   const auto& r = e[field];
-  return r.is_object() ? r.value("id", "") : r.is_string() ? r.get<std::string>() : "";
+  return r.is_object() ? config::stringField(r, "id") : r.is_string() ? r.get<std::string>() : "";
 }
 
 std::string removeEntity(Json& doc, EntityKind kind, int index) {
   auto& list = doc[entityInfo(kind).collection];
-  const std::string id = list[static_cast<std::size_t>(index)].value("id", "");
+  const std::string id = config::stringField(list[static_cast<std::size_t>(index)], "id");
   if (kind == EntityKind::Service) {
     for (const auto& r : doc.value("routes", Json::array()))
       if (refId(r, "service") == id)
@@ -107,7 +108,7 @@ void coerceValue(Json& v, FieldType type, const Field& f) {
     if (type == FieldType::Integer || type == FieldType::Number) {
       char* end = nullptr;
       const double d = std::strtod(s.c_str(), &end);
-      if (!s.empty() && end && *end == '\0')
+      if (!s.empty() && end && *end == '\0' && d < 9e18 && d > -9e18)
         v = (type == FieldType::Integer && d == static_cast<long long>(d))
                 ? Json(static_cast<long long>(d))
                 : Json(d);
@@ -131,75 +132,14 @@ void coerceValue(Json& v, FieldType type, const Field& f) {
   }
 }
 
-// Splits "config.model.options[max_tokens]" / "paths[]" / "paths[2]" into segments; "[]" is
-// kept as an append marker.
-std::vector<std::string> splitKey(const std::string& key) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (std::size_t i = 0; i < key.size(); ++i) {
-    const char c = key[i];
-    if (c == '.') {
-      if (!cur.empty()) out.push_back(cur);
-      cur.clear();
-    } else if (c == '[') {
-      if (!cur.empty()) out.push_back(cur);
-      cur.clear();
-      auto close = key.find(']', i);
-      if (close == std::string::npos) close = key.size();
-      std::string segment(1, '[');
-      segment.append(key, i + 1, close - i - 1);
-      segment += ']';
-      out.push_back(std::move(segment));
-      i = close;
-    } else {
-      cur += c;
-    }
-  }
-  if (!cur.empty()) out.push_back(cur);
-  return out;
-}
-
 }  // namespace
 
 void coerceEntity(Json& entity, EntityKind kind) {
   coerceObject(entity, entitySchema(kind));
   if (kind == EntityKind::Plugin && entity.contains("config") && entity["config"].is_object()) {
-    if (const auto* spec = plugins::findPlugin(entity.value("name", "")))
+    if (const auto* spec = plugins::findPlugin(config::stringField(entity, "name")))
       coerceObject(entity["config"], spec->schema());
   }
-}
-
-Json formToJson(const std::multimap<std::string, std::string>& fields, EntityKind kind) {
-  Json out = Json::object();
-  for (const auto& [key, value] : fields) {
-    auto segments = splitKey(key);
-    if (segments.empty()) continue;
-    Json* node = &out;
-    for (std::size_t i = 0; i < segments.size(); ++i) {
-      const std::string& seg = segments[i];
-      const bool last = i + 1 == segments.size();
-      if (seg.size() >= 2 && seg.front() == '[') {
-        const std::string inner = seg.substr(1, seg.size() - 2);
-        const bool numeric =
-            !inner.empty() && inner.find_first_not_of("0123456789") == std::string::npos;
-        if (inner.empty() || numeric) {
-          if (!node->is_array()) *node = Json::array();
-          std::size_t idx = inner.empty() ? node->size() : std::stoul(inner);
-          while (node->size() <= idx) node->push_back(nullptr);
-          node = &(*node)[idx];
-        } else {
-          if (!node->is_object()) *node = Json::object();
-          node = &(*node)[inner];
-        }
-      } else {
-        if (!node->is_object()) *node = Json::object();
-        node = &(*node)[seg];
-      }
-      if (last) *node = value;
-    }
-  }
-  coerceEntity(out, kind);
-  return out;
 }
 
 Json present(const Json& entity, EntityKind kind) {
@@ -245,7 +185,7 @@ Json present(const Json& entity, EntityKind kind) {
       def("protocols", Json::array({"grpc", "grpcs", "http", "https"}));
       for (const char* k : {"route", "service", "consumer", "tags", "instance_name"})
         def(k, nullptr);
-      if (const auto* spec = plugins::findPlugin(out.value("name", ""))) {
+      if (const auto* spec = plugins::findPlugin(config::stringField(out, "name"))) {
         config::ConfigErrors ignored;
         out["config"] =
             config::validate(out.value("config", Json::object()), spec->schema(), "", ignored);

@@ -1,6 +1,6 @@
 // Entity operations of the admin API on the flat config document (see config/entities.hpp):
 // find by id or name, insert with ids and timestamps, delete with Kong's cascades, Kong-style
-// form bodies turned into typed JSON with the schemas.
+// string values (form bodies) typed with the schemas.
 // Thread-safety: pure functions on the document they are given.
 #pragma once
 
@@ -33,9 +33,6 @@ std::string uniquenessConflict(const Json& doc, EntityKind kind, const Json& ent
 // service still referenced by routes is refused: returns the reason, empty on success.
 std::string removeEntity(Json& doc, EntityKind kind, int index);
 
-// Kong form keys ("config.model.provider", "paths[]", "paths[1]", "service.id") -> JSON,
-// with strings coerced to the schema's types (numbers, booleans, arrays).
-Json formToJson(const std::multimap<std::string, std::string>& fields, EntityKind kind);
 // Applies the schema's types to string values in an entity (also for plugin config).
 void coerceEntity(Json& entity, EntityKind kind);
 

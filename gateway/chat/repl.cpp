@@ -53,7 +53,7 @@ Target fromRoute(const ChatOptions& o, const ChatRoute& r) {
 }
 
 std::vector<ChatRoute> listRoutes(const ChatOptions& o) {
-  auto routes = fetchChatRoutes(o.admin);
+  auto routes = fetchChatRoutes(o.admin, o.admin_token);
   if (!routes) fail(1, routes.error());
   return *routes;
 }
@@ -344,7 +344,7 @@ class Repl {
   }
 
   void routes(const std::string& arg) {
-    auto list = fetchChatRoutes(o_.admin);
+    auto list = fetchChatRoutes(o_.admin, o_.admin_token);
     if (!list) {
       std::cerr << style_.fail() << " " << list.error() << "\n";
       return;

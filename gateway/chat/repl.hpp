@@ -12,9 +12,10 @@
 namespace aigw::chat {
 
 struct ChatOptions {
-  std::string target;  // ROUTE name, http(s) URL, "/path", or empty
-  std::string url;     // proxy base
-  std::string admin;   // admin API base
+  std::string target;       // ROUTE name, http(s) URL, "/path", or empty
+  std::string url;          // proxy base
+  std::string admin;        // admin API base
+  std::string admin_token;  // sent as Kong-Admin-Token when set (else AIGW_ADMIN_TOKEN)
   std::string model;
   std::string system;
   std::string message;

@@ -114,8 +114,9 @@ Result<Json> fetchAll(const admin::AdminClient& client, std::string path) {
 
 }  // namespace
 
-Result<std::vector<ChatRoute>> fetchChatRoutes(const std::string& admin_url) {
-  admin::AdminClient client(admin_url);
+Result<std::vector<ChatRoute>> fetchChatRoutes(const std::string& admin_url,
+                                               const std::string& admin_token) {
+  admin::AdminClient client(admin_url, admin_token);
   auto routes = fetchAll(client, "/routes");
   if (!routes) return Result<std::vector<ChatRoute>>::failure(routes.error());
   auto plugins = fetchAll(client, "/plugins");

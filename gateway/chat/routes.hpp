@@ -29,6 +29,7 @@ std::vector<ChatRoute> chatRoutes(const nlohmann::json& routes, const nlohmann::
 std::optional<std::string> requestPath(std::string_view route_path);
 
 // Every chat route of the gateway at `admin_url` (all pages). The error names the URL.
-Result<std::vector<ChatRoute>> fetchChatRoutes(const std::string& admin_url);
+Result<std::vector<ChatRoute>> fetchChatRoutes(const std::string& admin_url,
+                                               const std::string& admin_token = {});
 
 }  // namespace aigw::chat

@@ -350,4 +350,10 @@ Result<ConfigPtr, ConfigErrors> build(const Json& document,
   return ConfigPtr(std::move(cfg));
 }
 
+Json flatSource(const Json& document) {
+  if (!isAIGateway(document)) return flatten(document).doc;
+  ConfigErrors ignored;
+  return flatten(fromAIGateway(document, ignored, nullptr, nullptr)).doc;
+}
+
 }  // namespace aigw::config

@@ -46,16 +46,23 @@ bool isSecretPath(const std::string& path) {
   return path == "keyauth_credentials" || path.rfind("keyauth_credentials", 0) == 0;
 }
 
-std::string show(const std::string& path, const Json& v) {
+bool containsAny(const std::string& s, const std::vector<std::string>& values) {
+  for (const auto& v : values)
+    if (v.size() >= 3 && s.find(v) != std::string::npos) return true;
+  return false;
+}
+
+std::string show(const std::string& path, const Json& v, const std::vector<std::string>& env) {
   if (v.is_null()) return "(none)";
-  if (v.is_string() && isSecretPath(path) && !hasEnvReference(v.get<std::string>()))
+  if (v.is_string() && isSecretPath(path) && !hasEnvReference(v.get<std::string>()) &&
+      !containsAny(v.get<std::string>(), env))
     return "\"***\"";
   if (!v.is_string() && isSecretPath(path)) return "***";
   return v.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-void fieldDiff(const Json& a, const Json& b, const std::string& path,
-               std::vector<std::string>& out) {
+void fieldDiff(const Json& a, const Json& b, const std::string& path, std::vector<std::string>& out,
+               const std::vector<std::string>& env) {
   if (a == b) return;
   if (a.is_object() && b.is_object()) {
     std::vector<std::string> keys;
@@ -65,11 +72,11 @@ void fieldDiff(const Json& a, const Json& b, const std::string& path,
     for (const auto& k : keys) {
       const Json& av = a.contains(k) ? a[k] : Json();
       const Json& bv = b.contains(k) ? b[k] : Json();
-      fieldDiff(av, bv, path.empty() ? k : path + "." + k, out);
+      fieldDiff(av, bv, path.empty() ? k : path + "." + k, out, env);
     }
     return;
   }
-  out.push_back(path + ": " + show(path, a) + " -> " + show(path, b));
+  out.push_back(path + ": " + show(path, a, env) + " -> " + show(path, b, env));
 }
 
 std::string labelOf(const Json& e, const Kind& k, const Json& doc) {
@@ -122,7 +129,8 @@ Json selectTagged(const Json& flat, const std::string& tag) {
 }
 
 std::vector<EntityChange> diffDocuments(const Json& current_flat, const Json& target_flat,
-                                        const std::string& tag) {
+                                        const std::string& tag,
+                                        const std::vector<std::string>& env_values) {
   const Json cur = selectTagged(current_flat, tag), tgt = selectTagged(target_flat, tag);
   std::vector<EntityChange> changes;
   for (const auto& k : kKinds) {
@@ -141,7 +149,7 @@ std::vector<EntityChange> diffDocuments(const Json& current_flat, const Json& ta
         b.erase("id");
       }
       std::vector<std::string> fields;
-      fieldDiff(a, b, "", fields);
+      fieldDiff(a, b, "", fields, env_values);
       if (!fields.empty())
         changes.push_back(
             {EntityChange::Op::Update, k.singular, labelOf(e, k, tgt), std::move(fields)});
@@ -189,6 +197,25 @@ std::string formatChanges(const std::vector<EntityChange>& changes) {
          "\n  Updated: " + std::to_string(updated) + "\n  Deleted: " + std::to_string(deleted) +
          "\n";
   return out;
+}
+
+std::string maskValues(std::string text, std::vector<std::string> values) {
+  std::sort(values.begin(), values.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  static const std::string kMask = "[masked]";
+  for (const auto& v : values) {
+    if (v.size() < 3) continue;
+    for (auto pos = text.find(v); pos != std::string::npos; pos = text.find(v, pos + kMask.size()))
+      text.replace(pos, v.size(), kMask);
+    // The diff shows strings JSON-escaped; mask the escaped form too.
+    const std::string escaped = Json(v).dump(-1, ' ', false, Json::error_handler_t::replace);
+    const std::string inner = escaped.substr(1, escaped.size() - 2);
+    if (inner != v)
+      for (auto pos = text.find(inner); pos != std::string::npos;
+           pos = text.find(inner, pos + kMask.size()))
+        text.replace(pos, inner.size(), kMask);
+  }
+  return text;
 }
 
 }  // namespace aigw::config

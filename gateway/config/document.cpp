@@ -58,7 +58,16 @@ nlohmann::json plainScalar(const std::string& s) {
   return s;
 }
 
-nlohmann::json toJson(const YAML::Node& node, const std::string& path, Document& doc) {
+// YAML aliases let a few hundred bytes expand into billions of values ("billion laughs"); the
+// conversion stops after this many, so no document costs more than linear memory.
+constexpr std::size_t kMaxValues = 1'000'000;
+
+struct TooLarge {};
+
+nlohmann::json toJson(const YAML::Node& node, const std::string& path, Document& doc,
+                      std::size_t& budget) {
+  if (budget == 0) throw TooLarge{};
+  --budget;
   const auto mark = node.Mark();
   if (mark.line >= 0) doc.marks.emplace(path, std::make_pair(mark.line + 1, mark.column + 1));
   switch (node.Type()) {
@@ -72,14 +81,14 @@ nlohmann::json toJson(const YAML::Node& node, const std::string& path, Document&
     case YAML::NodeType::Sequence: {
       nlohmann::json out = nlohmann::json::array();
       std::size_t i = 0;
-      for (const auto& item : node) out.push_back(toJson(item, indexPath(path, i++), doc));
+      for (const auto& item : node) out.push_back(toJson(item, indexPath(path, i++), doc, budget));
       return out;
     }
     case YAML::NodeType::Map: {
       nlohmann::json out = nlohmann::json::object();
       for (const auto& kv : node) {
         const std::string key = kv.first.as<std::string>();
-        out[key] = toJson(kv.second, joinPath(path, key), doc);
+        out[key] = toJson(kv.second, joinPath(path, key), doc, budget);
       }
       return out;
     }
@@ -92,20 +101,26 @@ nlohmann::json toJson(const YAML::Node& node, const std::string& path, Document&
 Result<Document, ConfigError> parseDocument(const std::string& text, const std::string& file_name) {
   Document doc;
   doc.file = file_name;
+  std::size_t budget = kMaxValues;
   try {
     auto nodes = YAML::LoadAll(text);
     if (nodes.size() == 1) {
-      doc.value = toJson(nodes[0], "", doc);
+      doc.value = toJson(nodes[0], "", doc, budget);
     } else {
       doc.value = nlohmann::json::array();
       for (std::size_t i = 0; i < nodes.size(); ++i) {
         Document part;
         part.file = file_name;
-        doc.value.push_back(toJson(nodes[i], "", part));
+        doc.value.push_back(toJson(nodes[i], "", part, budget));
         for (auto& [k, v] : part.marks)
           doc.marks.emplace("#" + std::to_string(i) + (k.empty() ? "" : "." + k), v);
       }
     }
+  } catch (const TooLarge&) {
+    std::string message = "document too large: more than ";
+    message += std::to_string(kMaxValues);
+    message += " values (YAML aliases included)";
+    return Result<Document, ConfigError>::failure({"", std::move(message), file_name});
   } catch (const YAML::Exception& e) {
     return Result<Document, ConfigError>::failure({"", "invalid YAML: " + e.msg,
                                                    file_name + ":" +

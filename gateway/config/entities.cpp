@@ -52,13 +52,13 @@ std::string pluginStableId(const nlohmann::json& p) {
       const auto& ref = p[k];
       scope_key = std::string(k) + ":" +
                   (ref.is_string()   ? ref.get<std::string>()
-                   : ref.is_object() ? ref.value("id", ref.value("name", ""))
+                   : ref.is_object() ? stringField(ref, "id", stringField(ref, "name"))
                                      : "");
       break;
     }
   }
-  return stableId("plugin:" + p.value("name", "") + ":" + scope_key + ":" +
-                  p.value("instance_name", ""));
+  return stableId("plugin:" + stringField(p, "name") + ":" + scope_key + ":" +
+                  stringField(p, "instance_name"));
 }
 
 const EntityInfo& entityInfo(EntityKind kind) {
@@ -155,6 +155,12 @@ std::string randomId() {
   return uuidFrom(b, 0x40);
 }
 
+std::string stringField(const Json& object, const char* key, std::string fallback) {
+  if (!object.is_object()) return fallback;
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
 bool looksLikeUuid(const std::string& s) {
   if (s.size() != 36) return false;
   for (std::size_t i = 0; i < s.size(); ++i) {
@@ -239,7 +245,7 @@ class Flattener {
     Json e = c;
     if (e.is_object()) {
       e.erase("plugins");
-      std::string key = c.value("username", c.value("custom_id", path));
+      std::string key = stringField(c, "username", stringField(c, "custom_id", path));
       e["id"] = idOf(c, "consumer:" + key);
     }
     const Json ref = {{"id", e.is_object() ? e["id"] : Json()}};
@@ -293,12 +299,12 @@ class Flattener {
     if (!entity.is_object() || !entity.contains(field)) return;
     Json& ref = entity[field];
     std::string key = ref.is_string()   ? ref.get<std::string>()
-                      : ref.is_object() ? ref.value("name", ref.value("id", ""))
+                      : ref.is_object() ? stringField(ref, "name", stringField(ref, "id"))
                                         : "";
     if (key.empty()) return;
     for (const auto& target : out.doc[collection]) {
       if (!target.is_object()) continue;
-      if (target.value("id", "") == key || target.value(name_field, "") == key) {
+      if (stringField(target, "id") == key || stringField(target, name_field) == key) {
         ref = Json{{"id", target["id"]}};
         return;
       }
@@ -316,7 +322,7 @@ FlatDocument flatten(const Json& document) {
 
 Json nest(const Json& flat) {
   Json out = Json::object();
-  out["_format_version"] = flat.value("_format_version", "3.0");
+  out["_format_version"] = stringField(flat, "_format_version", "3.0");
   for (auto it = flat.begin(); it != flat.end(); ++it)
     if (it.key() == "_info" || it.key() == "_konnect" || it.key() == "_transform")
       out[it.key()] = it.value();
@@ -330,7 +336,7 @@ Json nest(const Json& flat) {
   };
   auto refId = [](const Json& e, const char* field) -> std::string {
     if (!e.contains(field) || !e[field].is_object()) return {};
-    return e[field].value("id", "");
+    return stringField(e[field], "id");
   };
   const Json empty = Json::array();
   const Json& plugins = flat.contains("plugins") ? flat["plugins"] : empty;
@@ -352,16 +358,16 @@ Json nest(const Json& flat) {
   Json services = Json::array();
   for (const auto& s : flat.value("services", empty)) {
     Json e = strip(s, "name");
-    const std::string sid = s.value("id", "");
+    const std::string sid = stringField(s, "id");
     Json routes = Json::array();
     for (const auto& r : flat.value("routes", empty)) {
       if (refId(r, "service") != sid) continue;
       Json re = strip(r, "name");
       re.erase("service");
-      if (auto rp = pluginsFor("route", r.value("id", "")); !rp.empty())
+      if (auto rp = pluginsFor("route", stringField(r, "id")); !rp.empty())
         re["plugins"] = std::move(rp);
       routes.push_back(std::move(re));
-      nested_routes.push_back(r.value("id", ""));
+      nested_routes.push_back(stringField(r, "id"));
     }
     if (!routes.empty()) e["routes"] = std::move(routes);
     if (auto sp = pluginsFor("service", sid); !sp.empty()) e["plugins"] = std::move(sp);
@@ -370,11 +376,11 @@ Json nest(const Json& flat) {
   if (!services.empty()) out["services"] = std::move(services);
   Json routes = Json::array();
   for (const auto& r : flat.value("routes", empty)) {
-    if (std::find(nested_routes.begin(), nested_routes.end(), r.value("id", "")) !=
+    if (std::find(nested_routes.begin(), nested_routes.end(), stringField(r, "id")) !=
         nested_routes.end())
       continue;
     Json re = strip(r, "name");
-    if (auto rp = pluginsFor("route", r.value("id", "")); !rp.empty())
+    if (auto rp = pluginsFor("route", stringField(r, "id")); !rp.empty())
       re["plugins"] = std::move(rp);
     routes.push_back(std::move(re));
   }
@@ -382,7 +388,7 @@ Json nest(const Json& flat) {
   Json consumers = Json::array();
   for (const auto& c : flat.value("consumers", empty)) {
     Json ce = strip(c, "username");
-    if (auto cp = pluginsFor("consumer", c.value("id", "")); !cp.empty())
+    if (auto cp = pluginsFor("consumer", stringField(c, "id")); !cp.empty())
       ce["plugins"] = std::move(cp);
     consumers.push_back(std::move(ce));
   }

@@ -32,6 +32,9 @@ std::string randomId();
 // The id flatten() gives a plugin declared without one (by name, scope and instance_name).
 std::string pluginStableId(const nlohmann::json& plugin);
 bool looksLikeUuid(const std::string& s);
+// object[key] when it is a string, else `fallback` (also when object is not an object): entity
+// documents come from users, and a number where a name belongs must not throw.
+std::string stringField(const nlohmann::json& object, const char* key, std::string fallback = {});
 
 struct FlatDocument {
   nlohmann::json doc;  // {"_format_version", "services", "routes", "plugins", "consumers"}

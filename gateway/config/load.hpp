@@ -3,6 +3,7 @@
 // Thread-safety: free functions.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -14,13 +15,18 @@ namespace aigw::config {
 Result<ConfigPtr, std::string> loadFile(const std::string& path);
 Result<ConfigPtr, std::string> loadText(const std::string& text, const std::string& name);
 // Several decK files merged into one flat document (collections concatenated), validated
-// as a whole. ${{ env }} references stay references: the gateway resolves them, so local
-// validation only checks their syntax. `select_tags` collects _info.select_tags.
+// as a whole, for `aigw sync` / `aigw diff`. As decK does, `${{ env "NAME" }}` is rendered here,
+// on the client, from `env` (the caller's environment): an unset variable is an error naming
+// it and the field (file:line:col). `env_values` lists the values that came from the
+// environment, so that diffs can mask them. `select_tags` collects _info.select_tags.
 struct LocalDocuments {
   nlohmann::json flat;
   std::vector<std::string> select_tags;
+  std::vector<std::string> env_values;
 };
-Result<LocalDocuments, std::string> loadForSync(const std::vector<std::string>& files);
+Result<LocalDocuments, std::string> loadForSync(
+    const std::vector<std::string>& files,
+    const std::function<const char*(const std::string&)>& env);
 
 // The empty configuration (no entities).
 ConfigPtr emptyConfig();

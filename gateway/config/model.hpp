@@ -82,5 +82,8 @@ struct Config {
 using ConfigPtr = std::shared_ptr<const Config>;
 Result<ConfigPtr, ConfigErrors> build(const nlohmann::json& document,
                                       const std::function<const char*(const std::string&)>& env);
+// The flat document build() would work on (a Kubernetes AIGateway converted first), with
+// ${{ env }} references unresolved; malformed parts are copied as they are.
+nlohmann::json flatSource(const nlohmann::json& document);
 
 }  // namespace aigw::config

@@ -73,16 +73,28 @@ Status atomicWriteFile(const std::string& path, const std::string& content, unsi
   return {};
 }
 
-Result<ConfigPtr, ConfigErrors> ConfigManager::apply(const nlohmann::json& document) {
+Result<ConfigPtr, ConfigErrors> ConfigManager::apply(const nlohmann::json& document,
+                                                     const ChangeCheck& check) {
   std::lock_guard lock(write_mu_);
-  return applyLocked(document);
+  return applyLocked(document, check);
 }
 
-Result<ConfigPtr, ConfigErrors> ConfigManager::applyLocked(const nlohmann::json& document) {
+Result<ConfigPtr, ConfigErrors> ConfigManager::applyLocked(const nlohmann::json& document,
+                                                           const ChangeCheck& check) {
+  if (check) {
+    // Checked on the flat document before any ${{ env }} is resolved, so a refused change
+    // cannot even tell whether a variable is set.
+    if (ConfigErrors problems = check(*store_.current()->source, flatSource(document));
+        !problems.empty())
+      return Result<ConfigPtr, ConfigErrors>::failure(std::move(problems));
+  }
   auto built = build(document, processEnv());
   if (!built) return built;
   if (!data_dir_.empty()) {
-    if (Status s = atomicWriteFile(persistedPath(), (*built)->source->dump(2) + "\n"); !s) {
+    if (Status s = atomicWriteFile(
+            persistedPath(),
+            (*built)->source->dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+        !s) {
       ConfigErrors errors;
       errors.add("", "configuration not saved: " + s.message());
       return Result<ConfigPtr, ConfigErrors>::failure(std::move(errors));

@@ -124,7 +124,13 @@ static nlohmann::json validateValue(const nlohmann::json& v, FieldType type, con
         errors.add(path, "value must be between " + (f.min ? fmt(*f.min) : std::string("-inf")) +
                              " and " + (f.max ? fmt(*f.max) : std::string("inf")));
       }
-      if (type == FieldType::Integer) return nlohmann::json(static_cast<long long>(d));
+      if (type == FieldType::Integer) {
+        if (d > 9e18 || d < -9e18) {
+          errors.add(path, "value out of range");
+          return nullptr;
+        }
+        return nlohmann::json(static_cast<long long>(d));
+      }
       return v;
     }
     case FieldType::Record:

@@ -48,12 +48,28 @@ Metrics::Series& Metrics::series(const std::string& route, const std::string& pr
   return *slot;
 }
 
+std::string Metrics::modelLabel(const std::string& route, const std::string& model) {
+  ModelShard& shard = model_shards_[std::hash<std::string>{}(route) % model_shards_.size()];
+  std::lock_guard lock(shard.mu);
+  auto& seen = shard.per_route[route];
+  if (seen.count(model)) return model;
+  if (seen.size() >= kMaxModelsPerRoute) return "other";
+  seen.insert(model);
+  return model;
+}
+
 void Metrics::record(const proxy::RequestContext& ctx) {
   const std::string route =
       ctx.route >= 0 ? ctx.config->routes[static_cast<std::size_t>(ctx.route)].name : "";
   const std::string provider = ctx.ai ? ctx.ai->provider_name : "";
-  const std::string model = ctx.ai ? ctx.ai->call.model : "";
-  Series& s = series(route, provider, model, ctx.status);
+  std::string model;
+  if (ctx.ai && ctx.ai->target && !ctx.ai->target->model.empty())
+    model = ctx.ai->target->model;  // configured
+  else if (ctx.ai && !ctx.ai->call.model.empty())
+    model = modelLabel(route, ctx.ai->call.model);  // chosen by the client: bounded
+  // Statuses the gateway itself sets; anything odd from a provider is folded.
+  const int status = ctx.status >= 100 && ctx.status <= 599 ? ctx.status : 0;
+  Series& s = series(route, provider, model, status);
   s.requests.fetch_add(1, std::memory_order_relaxed);
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - ctx.started)

@@ -1,6 +1,10 @@
 // Prometheus metrics of the proxy: requests, tokens, cost and latency per route, provider and
 // model. Series are created on first use in one of 16 shards (a short lock to find or insert)
 // and then updated with atomics; rendering reads the atomics.
+// Label values are bounded: route and provider come from the configuration; the model is the
+// configured one, or (for a route that lets clients choose) one of the first
+// kMaxModelsPerRoute distinct models asked for on that route, then "other". So no client can
+// grow /metrics or the gateway's memory by inventing model names.
 // Thread-safety: record() and render() are safe from any thread.
 #pragma once
 
@@ -10,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace aigw::proxy {
 struct RequestContext;
@@ -21,6 +26,8 @@ class Metrics {
  public:
   static constexpr std::array<double, 12> kLatencyBucketsMs = {5,   10,   25,   50,   100,   250,
                                                                500, 1000, 2500, 5000, 10000, 30000};
+
+  static constexpr std::size_t kMaxModelsPerRoute = 20;
 
   void record(const proxy::RequestContext& ctx);
   // Prometheus text exposition format (version 0.0.4).
@@ -40,9 +47,17 @@ class Metrics {
     mutable std::mutex mu;
     std::unordered_map<std::string, std::unique_ptr<Series>> series;
   };
+  struct ModelShard {
+    std::mutex mu;
+    std::unordered_map<std::string, std::unordered_set<std::string>> per_route;
+  };
   Series& series(const std::string& route, const std::string& provider, const std::string& model,
                  int status);
+  // The model label for a client-chosen model on `route`: itself while the route has seen
+  // fewer than kMaxModelsPerRoute, else "other".
+  std::string modelLabel(const std::string& route, const std::string& model);
   std::array<Shard, 16> shards_;
+  std::array<ModelShard, 16> model_shards_;
 };
 
 }  // namespace aigw::observability

@@ -305,6 +305,8 @@ Verdict AiProxy::onAccess(proxy::RequestContext& ctx) const {
   auto upstream = provider->buildRequest(call, target);
   if (!upstream) return fail(ctx, upstream.error());
   ai.upstream = std::move(*upstream);
+  for (const std::string* secret : {&auth.header_value, &auth.param_value})
+    if (!secret->empty()) ai.secrets.push_back(*secret);
 
   if (!auth.header_name.empty()) {
     std::string value = auth.header_value;

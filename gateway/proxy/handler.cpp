@@ -7,6 +7,7 @@
 #include "observability/record.hpp"
 #include "plugins/plugin.hpp"
 #include "proxy/framing.hpp"
+#include "proxy/redact.hpp"
 #include "proxy/request_context.hpp"
 
 namespace aigw::proxy {
@@ -194,7 +195,8 @@ void ProxyHandler::handle(const httplib::Request& req, httplib::Response& res) c
   if (status < 200 || status > 299) {
     std::string body;
     up->readAll(body, kMaxErrorBody);
-    ApiError e = ai.provider->parseErrorResponse(status, body, up->headers());
+    ApiError e = redactUpstreamError(ai.provider->parseErrorResponse(status, body, up->headers()),
+                                     ai, status, body);
     if (auto ra = up->header("retry-after"); !ra.empty()) res.set_header("Retry-After", ra);
     fail(*ctx, res, chain, e);
     return;

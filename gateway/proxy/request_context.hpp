@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/model.hpp"
 #include "core/api_error.hpp"
@@ -27,6 +28,9 @@ struct AiCall {
   UpstreamRequest upstream;
   UpstreamTimeouts timeouts;
   bool model_name_header = true;
+  // Configured credential values of this call, masked wherever an error could echo them
+  // (see proxy/redact.hpp); the credential headers of `upstream` are masked as well.
+  std::vector<std::string> secrets;
 };
 
 struct RequestContext {

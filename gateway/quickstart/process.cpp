@@ -14,6 +14,8 @@
 
 #include <httplib.h>
 
+#include "admin/client.hpp"
+
 #include "quickstart/generate.hpp"
 
 namespace aigw::quickstart {
@@ -26,7 +28,10 @@ bool answers(const std::string& host, int port, const std::string& path, int wan
   httplib::Client cli(host, port);
   cli.set_connection_timeout(0, 300'000);
   cli.set_read_timeout(1, 0);
-  auto res = cli.Get(path.c_str());
+  httplib::Headers headers;  // the admin API wants its token when one is set
+  if (const auto token = admin::defaultAdminToken(); !token.empty())
+    headers.emplace(admin::kAdminTokenHeader, token);
+  auto res = cli.Get(path.c_str(), headers);
   return res && (want_status == 0 || res->status == want_status);
 }
 

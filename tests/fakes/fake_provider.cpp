@@ -20,6 +20,9 @@
 //                        throttlingException / modelStreamErrorException frames, Anthropic's
 //                        error event), then a proper end of the response
 //   fake-pace-<ms>       stream: a pause between events
+//   fake-echo-key        401 whose message quotes the credential it received (as OpenAI's
+//                        "Incorrect API key provided: ..." does)
+//   fake-html-echo-key   502 HTML page naming an internal host and quoting the credential
 // Credentials are checked first, the way each provider checks them: a missing key, or one
 // containing "wrong", gets the provider's own 401 (see each dialect).
 // Every request except /__fake/* is recorded; GET /__fake/requests, GET /__fake/last and
@@ -99,7 +102,9 @@ struct Scenario {
     kCleanClose,
     kStreamErrorThrottling,
     kStreamErrorModel,
-    kPace
+    kPace,
+    kEchoKey,
+    kHtmlEchoKey
   };
   Kind kind = Kind::kNone;
   int value = 0;  // status for kError, milliseconds for kSlow and kPace
@@ -123,7 +128,19 @@ constexpr ScenarioName kScenarioNames[] = {
     {"fake-clean-close", Scenario::Kind::kCleanClose, false, 0},
     {"fake-stream-error-throttling", Scenario::Kind::kStreamErrorThrottling, false, 0},
     {"fake-stream-error-model", Scenario::Kind::kStreamErrorModel, false, 0},
+    {"fake-echo-key", Scenario::Kind::kEchoKey, false, 0},
+    {"fake-html-echo-key", Scenario::Kind::kHtmlEchoKey, false, 0},
 };
+
+// The credentials a request carried, wherever the provider's dialect puts them.
+std::string receivedCredential(const httplib::Request& req) {
+  std::string out;
+  for (const char* h : {"Authorization", "api-key", "x-api-key", "x-goog-api-key"})
+    if (req.has_header(h)) out += std::string(out.empty() ? "" : "; ") + req.get_header_value(h);
+  if (req.has_param("key"))
+    out += std::string(out.empty() ? "" : "; ") + req.get_param_value("key");
+  return out.empty() ? "(none)" : out;
+}
 
 std::optional<Scenario> parseScenario(std::string_view name) {
   for (const auto& s : kScenarioNames) {
@@ -408,6 +425,19 @@ void serve(const httplib::Request& req, httplib::Response& res) {
     case Kind::kHtml500:
       res.status = 500;
       res.set_content("<html><body><h1>500 Internal Server Error</h1></body></html>", "text/html");
+      return;
+    case Kind::kEchoKey:
+      sendError(res, dialect, 401,
+                "Incorrect API key provided: " + receivedCredential(req) +
+                    ". You can find your API key at https://platform.example/account/api-keys.");
+      return;
+    case Kind::kHtmlEchoKey:
+      res.status = 502;
+      res.set_content(
+          "<html><body><h1>502 Bad Gateway</h1><p>upstream lb-7.internal.corp:8443 "
+          "refused request with credential " +
+              receivedCredential(req) + "</p></body></html>",
+          "text/html");
       return;
     default:
       break;

@@ -52,9 +52,10 @@ httplib::Params form(std::initializer_list<std::pair<std::string, std::string>> 
   return p;
 }
 
-int runCli(std::vector<std::string> argv, std::string* out = nullptr) {
+int runCli(std::vector<std::string> argv, std::string* out = nullptr,
+           std::map<std::string, std::string> env = {}) {
   argv.insert(argv.begin(), AIGW_BINARY);
-  Process p(std::move(argv));
+  Process p(std::move(argv), std::move(env));
   auto code = p.wait(20000);
   if (out) *out = p.log();
   return code ? *code : -1;
@@ -271,10 +272,13 @@ services:
   std::string out;
   CHECK(runCli({"diff", dir + "/a.yaml", "--admin", node.url()}, &out) == 0);
   CHECK(out.find("creating route \"mock-chat\"") != std::string::npos);
-  CHECK(runCli({"sync", dir + "/a.yaml", "--admin", node.url()}, &out) == 2);  // no TTY, no --yes
   CHECK(node.chat("/mock") == 404);
-  CHECK(runCli({"sync", dir + "/a.yaml", "--yes", "--admin", node.url()}, &out) == 0);
+  // As decK: sync applies without asking (here without a terminal, without --yes).
+  CHECK(runCli({"sync", dir + "/a.yaml", "--admin", node.url()}, &out) == 0);
+  CHECK(out.find("Applied.") != std::string::npos);
   CHECK(node.chat("/mock") == 200);
+  CHECK(runCli({"sync", dir + "/a.yaml", "--yes", "--admin", node.url()}, &out) == 0);
+  CHECK(out.find("Already in sync.") != std::string::npos);
   CHECK(runCli({"dump", "-o", dir + "/dump.yaml", "--admin", node.url()}, &out) == 0);
   CHECK(runCli({"sync", dir + "/dump.yaml", "--admin", node.url()}, &out) == 0);
   CHECK(out.find("Already in sync.") != std::string::npos);
@@ -328,14 +332,15 @@ TEST_CASE("every example syncs into a running gateway, and a second sync finds n
     if (entry.path().extension() != ".yaml") continue;
     CAPTURE(entry.path().string());
     std::string out;
-    CHECK(runCli({"sync", entry.path().string(), "--yes", "--admin", admin}, &out) == 0);
-    CHECK(runCli({"diff", entry.path().string(), "--admin", admin}, &out) == 0);
+    // The keys are in the client's environment too: sync renders ${{ env }} there (decK).
+    CHECK(runCli({"sync", entry.path().string(), "--yes", "--admin", admin}, &out, keys) == 0);
+    CHECK(runCli({"diff", entry.path().string(), "--admin", admin}, &out, keys) == 0);
     CHECK(out.find("Created: 0\n  Updated: 0\n  Deleted: 0") != std::string::npos);
     ++synced;
   }
   CHECK(synced >= 10);
   std::string out;
-  REQUIRE(runCli({"sync", AIGW_SOURCE_DIR "/examples/mock.yaml", "--yes", "--admin", admin},
-                 &out) == 0);
+  REQUIRE(runCli({"sync", AIGW_SOURCE_DIR "/examples/mock.yaml", "--yes", "--admin", admin}, &out,
+                 keys) == 0);
   CHECK(gw.post("/mock/chat", R"({"messages":[{"role":"user","content":"hi"}]})").status == 200);
 }
