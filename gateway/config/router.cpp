@@ -6,35 +6,6 @@
 
 namespace aigw::config {
 
-std::string toEcmaScript(const std::string& pcre) {
-  std::string out;
-  out.reserve(pcre.size());
-  bool in_class = false;
-  for (std::size_t i = 0; i < pcre.size(); ++i) {
-    const char c = pcre[i];
-    if (c == '\\' && i + 1 < pcre.size()) {
-      out += c;
-      out += pcre[++i];
-      continue;
-    }
-    if (c == '[')
-      in_class = true;
-    else if (c == ']')
-      in_class = false;
-    if (!in_class && c == '(' && pcre.compare(i, 3, "(?<") == 0 && i + 3 < pcre.size() &&
-        pcre[i + 3] != '=' && pcre[i + 3] != '!') {
-      auto close = pcre.find('>', i + 3);
-      if (close != std::string::npos) {
-        out += '(';
-        i = close;
-        continue;
-      }
-    }
-    out += c;
-  }
-  return out;
-}
-
 static std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -58,16 +29,14 @@ Router::Router(const std::vector<Route>& routes, ConfigErrors& errors) {
     for (std::size_t p = 0; p < route.paths.size(); ++p) {
       const auto& path = route.paths[p];
       if (!path.empty() && path[0] == '~') {
-        Candidate c{static_cast<int>(r), true, route.regex_priority, "", {}, order++};
-        try {
-          c.regex = std::regex(toEcmaScript(path.substr(1)),
-                               std::regex::ECMAScript | std::regex::optimize);
-        } catch (const std::regex_error& e) {
+        auto re = Regex::compile(std::string_view(path).substr(1));
+        if (!re) {
           errors.add(indexPath(route.entity_path + ".paths", p),
-                     "invalid regex \"" + path.substr(1) + "\": " + e.what());
+                     "invalid regex \"" + path.substr(1) + "\": " + re.error());
           continue;
         }
-        candidates_.push_back(std::move(c));
+        candidates_.push_back(
+            {static_cast<int>(r), true, route.regex_priority, "", std::move(*re), order++});
       } else {
         if (path.empty() || path[0] != '/')
           errors.add(indexPath(route.entity_path + ".paths", p),
@@ -110,10 +79,7 @@ bool Router::accepts(const RouteFilter& f, std::string_view method, std::string_
 int Router::match(std::string_view method, std::string_view host, std::string_view path) const {
   for (const auto& c : candidates_) {
     if (c.is_regex) {
-      std::match_results<std::string_view::const_iterator> m;
-      if (!std::regex_search(path.begin(), path.end(), m, c.regex,
-                             std::regex_constants::match_continuous))
-        continue;
+      if (!c.regex.matchesPrefix(path)) continue;
     } else if (path.compare(0, c.prefix.size(), c.prefix) != 0) {
       continue;
     }

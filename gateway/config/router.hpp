@@ -1,15 +1,15 @@
 // Route matching with Kong's semantics: regex paths ("~" prefix) first, by regex_priority;
 // then plain prefixes, the longest matching prefix wins; methods and hosts filter. Regexes are
-// compiled once, when the config loads.
+// compiled once, when the config loads, with RE2 (core/regex.hpp): linear time in the path.
 // Thread-safety: immutable after construction; match() is const and thread-safe.
 #pragma once
 
-#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "config/errors.hpp"
+#include "core/regex.hpp"
 
 namespace aigw::config {
 
@@ -29,8 +29,8 @@ class Router {
     bool is_regex;
     int regex_priority;
     std::string prefix;  // plain prefix ("" when the route has no paths = match all)
-    std::regex regex;
-    std::size_t order;  // declaration order, for stable ties
+    Regex regex;         // set when is_regex
+    std::size_t order;   // declaration order, for stable ties
   };
   struct RouteFilter {
     std::vector<std::string> methods;  // upper-case; empty = any
@@ -41,8 +41,5 @@ class Router {
   std::vector<Candidate> candidates_;  // evaluation order
   std::vector<RouteFilter> filters_;   // by route index
 };
-
-// Rewrites PCRE named groups "(?<name>" to plain groups, which std::regex (ECMAScript) lacks.
-std::string toEcmaScript(const std::string& pcre);
 
 }  // namespace aigw::config
