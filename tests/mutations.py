@@ -82,7 +82,7 @@ M = [
   'if (crc32(std::string_view(p, 8)) != readU32(p + 8))', 'if (false)',
   'unit_proxy', [BUILD + '/tests/unit_proxy']),
  ('body-size-413-gone', 'gateway/plugins/ai_proxy.cpp',
-  'if (max_body > 0 && static_cast<long long>(req.body.size()) > max_body) {', 'if (false) {',
+  'if (max_body > 0 && static_cast<long long>(ctx.rawBody().size()) > max_body) {', 'if (false) {',
   'aigw', [IT, '-tc=bad client input*']),
  ('gemini-no-alt-sse', 'gateway/providers/gemini.cpp',
   'if (stream) url.append(', 'if (false) url.append(',

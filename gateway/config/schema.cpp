@@ -99,6 +99,15 @@ static nlohmann::json validateValue(const nlohmann::json& v, FieldType type, con
   }
   switch (type) {
     case FieldType::String: {
+      if (f.len_min || f.len_max) {
+        const auto& s = v.get_ref<const std::string&>();
+        std::size_t chars = 0;
+        for (char c : s) chars += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+        if (f.len_min && chars < *f.len_min)
+          errors.add(path, "length must be at least " + std::to_string(*f.len_min));
+        else if (f.len_max && chars > *f.len_max)
+          errors.add(path, "length must be at most " + std::to_string(*f.len_max));
+      }
       if (!f.one_of.empty()) {
         const auto& s = v.get_ref<const std::string&>();
         if (std::find(f.one_of.begin(), f.one_of.end(), s) == f.one_of.end()) {

@@ -25,9 +25,12 @@ struct Field {
   std::string name;
   FieldType type = FieldType::String;
   bool required = false;
-  nlohmann::json default_value;           // null: no default
-  std::vector<std::string> one_of;        // allowed strings
-  std::optional<double> min, max;         // numeric range (inclusive)
+  nlohmann::json default_value;     // null: no default
+  std::vector<std::string> one_of;  // allowed strings
+  std::optional<double> min, max;   // numeric range; for Array, the number of elements
+  // String length in characters (UTF-8 code points), for String fields and the String
+  // elements of an Array (Kong's len_min / len_max).
+  std::optional<std::size_t> len_min, len_max;
   std::shared_ptr<const Schema> record;   // for Record, and Array/Map of records
   FieldType element = FieldType::String;  // for Array and Map
   bool secret = false;                    // masked in diffs and errors

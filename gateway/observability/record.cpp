@@ -56,6 +56,9 @@ std::string accessRecord(const proxy::RequestContext& ctx) {
     }
   }
   if (!ctx.outcome.empty()) r["error"] = ctx.outcome;
+  // Fields a plugin's config explicitly asked to log (e.g. ai-prompt-template's
+  // log_original_request), under Kong's names.
+  if (!ctx.log_fields.empty()) r.update(ctx.log_fields, true);
   return json::dump(r);
 }
 

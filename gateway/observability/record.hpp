@@ -1,5 +1,6 @@
-// The access-log record of one request: one JSON object per line. Credentials, headers and
-// bodies are never part of it; the query string is dropped because it may carry a key.
+// The access-log record of one request: one JSON object per line. Credentials and headers are
+// never part of it, nor bodies unless a plugin's config asks for one (ai-prompt-template's
+// log_original_request); the query string is dropped because it may carry a key.
 // Thread-safety: pure function.
 #pragma once
 

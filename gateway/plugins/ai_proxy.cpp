@@ -6,6 +6,8 @@
 
 #include "core/json.hpp"
 #include "plugins/builtin.hpp"
+#include "plugins/llm_config.hpp"
+#include "plugins/schema_fields.hpp"
 #include "proxy/request_context.hpp"
 
 namespace aigw::plugins {
@@ -18,99 +20,32 @@ using config::Schema;
 using Json = nlohmann::json;
 using providers::RouteType;
 
-std::shared_ptr<const Schema> record(std::vector<Field> fields) {
-  return std::make_shared<const Schema>(Schema{std::move(fields)});
-}
-
-Field str(std::string name, std::vector<std::string> one_of = {}, Json def = nullptr) {
-  Field f{std::move(name)};
-  f.one_of = std::move(one_of);
-  f.default_value = std::move(def);
-  return f;
-}
-Field secret(std::string name) {
-  Field f{std::move(name)};
-  f.secret = true;
-  return f;
-}
-Field boolean(std::string name, bool def) {
-  Field f{std::move(name), FieldType::Boolean};
-  f.default_value = def;
-  return f;
-}
-Field number(std::string name, FieldType type, std::optional<double> min = {},
-             std::optional<double> max = {}) {
-  Field f{std::move(name), type};
-  f.min = min;
-  f.max = max;
-  return f;
-}
-Field rec(std::string name, std::shared_ptr<const Schema> schema, bool required = false) {
-  Field f{std::move(name), FieldType::Record, required};
-  f.record = std::move(schema);
-  return f;
-}
-
 const Schema& aiProxySchema() {
   static const Schema schema = [] {
-    auto auth =
-        record({str("header_name"), secret("header_value"), str("param_name"),
-                secret("param_value"), str("param_location", {"query", "body"}),
-                boolean("allow_override", false), secret("aws_access_key_id"),
-                secret("aws_secret_access_key"), boolean("gcp_use_service_account", false),
-                secret("gcp_service_account_json"), boolean("azure_use_managed_identity", false),
-                str("azure_client_id"), secret("azure_client_secret"), str("azure_tenant_id")});
-    auto gemini = record({str("api_endpoint"), str("project_id"), str("location_id")});
-    auto bedrock = record({str("aws_region"), str("aws_assume_role_arn"),
-                           str("aws_role_session_name"), str("aws_sts_endpoint_url")});
-    auto huggingface = record({boolean("use_cache", false), boolean("wait_for_model", false)});
-    auto mock = record({str("reply"), number("latency_ms", FieldType::Integer, 0, 600000),
-                        number("tokens_per_second", FieldType::Number, 0, 1e6)});
-    auto options = record(
-        {number("max_tokens", FieldType::Integer, 1),
-         number("temperature", FieldType::Number, 0, 5), number("top_p", FieldType::Number, 0, 1),
-         number("top_k", FieldType::Integer, 0, 500), number("input_cost", FieldType::Number, 0),
-         number("output_cost", FieldType::Number, 0), str("anthropic_version"),
-         str("azure_instance"), str("azure_api_version", {}, "2023-05-15"),
-         str("azure_deployment_id"), str("llama2_format", {"raw", "openai", "ollama"}),
-         str("mistral_format", {"openai", "ollama"}), str("upstream_url"), str("upstream_path"),
-         rec("gemini", gemini), rec("bedrock", bedrock), rec("huggingface", huggingface),
-         rec("mock", mock)});
-    Field provider = str("provider", providers::providerNames());
-    provider.required = true;
-    provider.noun = "provider";
-    auto model = record({provider, str("name"), rec("options", options)});
-    auto logging = record({boolean("log_statistics", false), boolean("log_payloads", false)});
+    using namespace fields;
     // aigw extension: per-route upstream timeouts (Kong takes them from the service).
     auto timeouts = record({number("connect_ms", FieldType::Integer, 1),
                             number("first_byte_ms", FieldType::Integer, 1),
                             number("idle_ms", FieldType::Integer, 1),
                             number("total_ms", FieldType::Integer, 1)});
-    Field route_type =
-        str("route_type", {"llm/v1/chat", "llm/v1/completions", "llm/v1/embeddings", "preserve"});
-    route_type.required = true;
     Field max_body = number("max_request_body_size", FieldType::Integer, 0);
     max_body.default_value = 1048576;
-    return Schema{{route_type, rec("auth", auth), rec("model", model, true),
-                   rec("logging", logging),
-                   str("response_streaming", {"allow", "deny", "always"}, "allow"),
-                   boolean("model_name_header", true), max_body,
-                   str("llm_format", {"openai"}, "openai"), rec("timeouts", timeouts)}};
+    std::vector<Field> all = llmFields();
+    for (Field f : {str("response_streaming", {"allow", "deny", "always"}, "allow"),
+                    boolean("model_name_header", true), max_body,
+                    str("llm_format", {"openai"}, "openai"), rec("timeouts", timeouts)})
+      all.push_back(std::move(f));
+    return Schema{std::move(all)};
   }();
   return schema;
 }
 
 enum class Streaming { Allow, Deny, Always };
 
-struct Auth {
-  std::string header_name, header_value, param_name, param_value, param_location;
-  bool allow_override = false;
-};
-
 class AiProxy : public Plugin {
  public:
   RouteType route_type = RouteType::Chat;
-  Auth auth;
+  LlmAuth auth;
   providers::Target target;
   const providers::Provider* provider = nullptr;
   Streaming streaming = Streaming::Allow;
@@ -231,7 +166,7 @@ std::string headerValue(const httplib::Request& req, const std::string& name) {
 
 Verdict AiProxy::onAccess(proxy::RequestContext& ctx) const {
   const auto& req = ctx.request;
-  if (max_body > 0 && static_cast<long long>(req.body.size()) > max_body) {
+  if (max_body > 0 && static_cast<long long>(ctx.rawBody().size()) > max_body) {
     return fail(ctx,
                 ApiError::payloadTooLarge("request body is larger than max_request_body_size (" +
                                           std::to_string(max_body) + " bytes)"));
@@ -337,11 +272,6 @@ Verdict AiProxy::onAccess(proxy::RequestContext& ctx) const {
   return Verdict::Continue;
 }
 
-std::optional<double> optNumber(const Json& o, const char* key) {
-  auto it = o.find(key);
-  if (it == o.end() || !it->is_number()) return std::nullopt;
-  return it->get<double>();
-}
 std::optional<long long> optInt(const Json& o, const char* key) {
   auto it = o.find(key);
   if (it == o.end() || !it->is_number()) return std::nullopt;
@@ -351,78 +281,11 @@ std::optional<long long> optInt(const Json& o, const char* key) {
 std::shared_ptr<const Plugin> createAiProxy(const Json& cfg, const std::string& path,
                                             config::ConfigErrors& errors) {
   auto p = std::make_shared<AiProxy>();
-  const std::string rt = cfg.value("route_type", "llm/v1/chat");
-  p->route_type = rt == "llm/v1/completions"  ? RouteType::Completions
-                  : rt == "llm/v1/embeddings" ? RouteType::Embeddings
-                  : rt == "preserve"          ? RouteType::Preserve
-                                              : RouteType::Chat;
-  const Json auth = cfg.value("auth", Json::object());
-  p->auth.header_name = auth.value("header_name", "");
-  p->auth.header_value = auth.value("header_value", "");
-  p->auth.param_name = auth.value("param_name", "");
-  p->auth.param_value = auth.value("param_value", "");
-  p->auth.param_location = auth.value("param_location", "");
-  p->auth.allow_override = auth.value("allow_override", false);
-  const std::string auth_path = config::joinPath(path, "auth");
-  if (p->auth.header_name.empty() != p->auth.header_value.empty())
-    errors.add(auth_path, "header_name and header_value must be set together");
-  if ((p->auth.param_name.empty() != p->auth.param_value.empty()) ||
-      (p->auth.param_name.empty() != p->auth.param_location.empty()))
-    errors.add(auth_path, "param_name, param_value and param_location must be set together");
-
-  const Json model = cfg.value("model", Json::object());
-  const Json options = model.value("options", Json::object());
-  auto& t = p->target;
-  t.provider = model.value("provider", "");
-  t.model = model.value("name", "");
-  auto& o = t.options;
-  o.max_tokens = optInt(options, "max_tokens");
-  o.temperature = optNumber(options, "temperature");
-  o.top_p = optNumber(options, "top_p");
-  o.top_k = optInt(options, "top_k");
-  o.input_cost = optNumber(options, "input_cost");
-  o.output_cost = optNumber(options, "output_cost");
-  o.anthropic_version = options.value("anthropic_version", "");
-  o.azure_instance = options.value("azure_instance", "");
-  o.azure_deployment_id = options.value("azure_deployment_id", "");
-  o.azure_api_version = options.value("azure_api_version", "");
-  o.llama2_format = options.value("llama2_format", "");
-  o.mistral_format = options.value("mistral_format", "");
-  o.upstream_url = options.value("upstream_url", "");
-  o.upstream_path = options.value("upstream_path", "");
-  t.cloud_auth.aws_access_key_id = auth.value("aws_access_key_id", "");
-  t.cloud_auth.aws_secret_access_key = auth.value("aws_secret_access_key", "");
-  t.cloud_auth.gcp_use_service_account = auth.value("gcp_use_service_account", false);
-  t.cloud_auth.gcp_service_account_json = auth.value("gcp_service_account_json", "");
-  for (const char* block : {"gemini", "bedrock", "huggingface", "mock"})
-    if (options.contains(block)) o.blocks[block] = options[block];
-
-  const std::string options_path = config::joinPath(path, "model.options");
-  if (!o.upstream_url.empty()) {
-    proxy::ParsedUrl parsed;
-    if (!proxy::parseUrl(o.upstream_url, parsed))
-      errors.add(config::joinPath(options_path, "upstream_url"),
-                 "must be an absolute http:// or https:// URL");
-  }
-  if (t.provider == "llama2") {
-    if (o.llama2_format.empty())
-      errors.add(config::joinPath(options_path, "llama2_format"), "required for provider llama2");
-    if (o.upstream_url.empty())
-      errors.add(config::joinPath(options_path, "upstream_url"),
-                 "must set 'model.options.upstream_url' for self-hosted providers/models");
-  }
-  if (t.provider == "mistral" && o.mistral_format.empty())
-    errors.add(config::joinPath(options_path, "mistral_format"), "required for provider mistral");
-
-  p->provider = providers::resolveProvider(t.provider, o);
-  if (p->provider) {
-    if (p->route_type != RouteType::Preserve && !p->provider->supports(p->route_type))
-      errors.add(config::joinPath(path, "route_type"),
-                 "provider " + t.provider + " does not support " + rt);
-    std::vector<std::pair<std::string, std::string>> problems;
-    p->provider->checkTarget(t, p->route_type, problems);
-    for (auto& [field, msg] : problems) errors.add(config::joinPath(path, field), msg);
-  }
+  LlmConfig llm = parseLlm(cfg, path, errors);
+  p->route_type = llm.route_type;
+  p->auth = std::move(llm.auth);
+  p->target = std::move(llm.target);
+  p->provider = llm.provider;
   const std::string streaming = cfg.value("response_streaming", "allow");
   p->streaming = streaming == "deny"     ? Streaming::Deny
                  : streaming == "always" ? Streaming::Always

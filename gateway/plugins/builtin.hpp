@@ -7,5 +7,6 @@ namespace aigw::plugins {
 
 const PluginSpec& aiProxySpec();
 const PluginSpec& aiPromptDecoratorSpec();
+const PluginSpec& testChunksSpec();  // tests only (registry.cpp)
 
 }  // namespace aigw::plugins

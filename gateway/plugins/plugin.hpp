@@ -1,8 +1,34 @@
 // Plugins: one class per plugin, built at config load from its validated config, immutable,
-// shared by all requests. Phases run in Kong's priority order (highest first); a plugin that
-// sets ctx.error (Verdict::Respond) stops the access phase. Per-request state lives in the
-// RequestContext, never in the plugin.
+// shared by all requests. Per-request state lives in the RequestContext, never in the plugin.
 // Thread-safety: Plugin objects are const after construction and used from many threads.
+//
+// The pipeline (proxy/pipeline.hpp) runs the hooks of the plugins that apply to a route
+// (global, service, route and consumer scopes, the most specific instance of each name) in
+// Kong's priority order, highest first. The phases, in the order a request meets them:
+//
+//   access    onAccess(ctx): before the upstream call. Read and rewrite the request (edit
+//             ctx.body and set ctx.body_edited, or replace the text with ctx.setRawBody()),
+//             prepare ctx.ai (ai-proxy), or answer instead of the upstream: set ctx.error (an
+//             OpenAI-shaped error) or ctx.reply (a full response: status, headers, body) and
+//             return Respond. The remaining access hooks and the upstream call are skipped.
+//   response  onResponse(ctx, reply): a whole, non-streamed answer before it is written:
+//             status, headers and body, all of which the hook may rewrite. It runs on the
+//             upstream's answer (for ai-proxy routes: 2xx, already translated to OpenAI's shape)
+//             and on a plugin's ctx.reply, for the plugins whose access hook ran; not on errors
+//             the gateway generated. Respond with ctx.error set sends that error instead and
+//             skips the rest of the phase.
+//   chunk     onChunk(ctx, chunk): each OpenAI-shaped chunk of a streamed answer, parsed. Pass
+//             it (edited in place or not), Drop it, or End the stream: ctx.error goes to the
+//             client as an error event and the upstream call is closed. Only plugins whose
+//             wantsChunks() is true are called, and a chunk is parsed into JSON only when one
+//             of them is in the chain, so the common streaming path stays a byte copy.
+//   log       onLog(ctx): after the response was sent (status, usage and timings are final),
+//             every plugin of the chain, in reverse order.
+//
+// Hooks are synchronous and do no I/O. A hook that needs an LLM's answer (the AI transformers)
+// stores its chat request in ctx.llm_request and returns CallLlm; the pipeline performs the
+// call (proxy/llm_call.hpp) and calls the same hook again with ctx.llm_result set. That keeps
+// every wait in the pipeline, where an event loop can await it.
 #pragma once
 
 #include <memory>
@@ -16,21 +42,35 @@
 
 namespace aigw::proxy {
 struct RequestContext;
-}
+struct Reply;
+}  // namespace aigw::proxy
 
 namespace aigw::plugins {
 
 enum class Verdict {
-  Continue,  // go on with the next plugin / the upstream call
-  Respond,   // ctx.error holds the answer; skip the rest of the access phase and the upstream
+  Continue,  // go on with the next plugin / the upstream call / writing the answer
+  Respond,   // ctx.error (or, in access, ctx.reply) is the answer; skip the rest of the phase
+  CallLlm,   // perform ctx.llm_request, then call this hook again with ctx.llm_result set
+};
+
+enum class ChunkVerdict {
+  Pass,  // send the chunk (as edited)
+  Drop,  // do not send this chunk; the stream goes on
+  End,   // end the stream with ctx.error as an error event
 };
 
 class Plugin {
  public:
   virtual ~Plugin() = default;
-  // access: before the upstream call; may read and rewrite ctx.body, prepare ctx.ai.
   virtual Verdict onAccess(proxy::RequestContext&) const { return Verdict::Continue; }
-  // log: after the response was sent (usage and timings are final).
+  virtual Verdict onResponse(proxy::RequestContext&, proxy::Reply&) const {
+    return Verdict::Continue;
+  }
+  // Chunks are parsed and offered only to plugins that say so here.
+  virtual bool wantsChunks() const { return false; }
+  virtual ChunkVerdict onChunk(proxy::RequestContext&, nlohmann::json& /*chunk*/) const {
+    return ChunkVerdict::Pass;
+  }
   virtual void onLog(const proxy::RequestContext&) const {}
 };
 

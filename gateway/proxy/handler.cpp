@@ -7,6 +7,7 @@
 #include "observability/record.hpp"
 #include "plugins/plugin.hpp"
 #include "proxy/framing.hpp"
+#include "proxy/pipeline.hpp"
 #include "proxy/redact.hpp"
 #include "proxy/request_context.hpp"
 
@@ -68,18 +69,16 @@ struct StreamState {
   const ProxyHandler* handler = nullptr;
 };
 
-std::string errorEvent(const std::string& message, const char* type) {
-  nlohmann::json e = {
-      {"error", {{"message", message}, {"type", type}, {"code", nullptr}, {"param", nullptr}}}};
-  return "data: " + json::dump(e) + "\n\n";
-}
-
 // Pumps upstream bytes -> framer -> decoder -> client until the stream ends, fails or the
 // client goes away (then the upstream connection is dropped, which cancels the call).
 bool pumpStream(StreamState& st, httplib::DataSink& sink) {
   SseSink out(sink);
+  // Plugins' chunk phase, only when one of them wants chunks (else chunks are not parsed).
+  std::optional<ChunkPhase> phase;
+  if (chunkPhaseNeeded(*st.ctx, st.chain)) phase.emplace(*st.ctx, st.chain, out);
+  providers::ChunkSink& chunks = phase ? static_cast<providers::ChunkSink&>(*phase) : out;
   auto on_event = [&](std::string_view event, std::string_view data) -> Status {
-    return st.decoder->onEvent(event, data, out);
+    return st.decoder->onEvent(event, data, chunks);
   };
   auto flush = [&] {
     const bool ok = out.flush();
@@ -91,7 +90,7 @@ bool pumpStream(StreamState& st, httplib::DataSink& sink) {
   };
   std::string chunk;
   Status status;
-  while (status) {
+  while (status && !(phase && phase->ended())) {
     chunk.clear();
     if (!st.upstream->read(chunk)) break;
     status = st.framer->feed(chunk, on_event);
@@ -104,8 +103,17 @@ bool pumpStream(StreamState& st, httplib::DataSink& sink) {
     status = Status::error("upstream " + st.ctx->ai->provider_name + ": " +
                            st.upstream->error().message);
   }
+  if (phase && phase->ended()) {
+    // A plugin ended the stream: its error is the last event; the upstream is dropped.
+    st.ctx->usage = st.decoder->usage();
+    st.ctx->outcome = st.ctx->error->message;
+    out.raw(errorEvent(st.ctx->error->message, st.ctx->error->type.c_str()));
+    if (!flush()) return false;
+    sink.done();
+    return true;
+  }
   if (status) status = st.framer->finish(on_event);
-  if (status) status = st.decoder->onEnd(out);
+  if (status) status = st.decoder->onEnd(chunks);
   st.ctx->usage = st.decoder->usage();
   if (!status) {
     st.ctx->outcome = status.message();
@@ -143,11 +151,30 @@ void ProxyHandler::fail(RequestContext& ctx, httplib::Response& res,
   finish(ctx, chain, error.status);
 }
 
+void ProxyHandler::respond(RequestContext& ctx, httplib::Response& res,
+                           const std::vector<const config::PluginInstance*>& chain,
+                           Reply reply) const {
+  runResponse(ctx, chain, reply, llm_);
+  if (ctx.error) {
+    fail(ctx, res, chain, *ctx.error);
+    return;
+  }
+  res.status = reply.status;
+  std::string content_type = "application/json";
+  if (const std::string* ct = reply.header("content-type")) {
+    content_type = *ct;
+    reply.removeHeader("content-type");
+  }
+  for (const auto& h : reply.headers) res.set_header(h.name.c_str(), h.value);
+  res.set_content(std::move(reply.body), content_type.c_str());
+  finish(ctx, chain, reply.status);
+}
+
 void ProxyHandler::finish(RequestContext& ctx,
                           const std::vector<const config::PluginInstance*>& chain,
                           int status) const {
   ctx.status = status;
-  for (auto it = chain.rbegin(); it != chain.rend(); ++it) (*it)->impl->onLog(ctx);
+  runLog(ctx, chain);
   metrics_.record(ctx);
   if (access_log_) access_log_->push(observability::accessRecord(ctx));
 }
@@ -162,11 +189,15 @@ void ProxyHandler::handle(const httplib::Request& req, httplib::Response& res) c
     return;
   }
   const auto& chain = cfg.route_plugins[static_cast<std::size_t>(ctx->route)];
-  for (const auto* p : chain) {
-    if (p->impl->onAccess(*ctx) == plugins::Verdict::Respond) break;
-  }
+  runAccess(*ctx, chain, llm_);
   if (ctx->error) {
     fail(*ctx, res, chain, *ctx->error);
+    return;
+  }
+  if (ctx->reply) {
+    Reply reply = std::move(*ctx->reply);
+    ctx->reply.reset();
+    respond(*ctx, res, chain, std::move(reply));
     return;
   }
   if (!ctx->ai) {
@@ -218,11 +249,11 @@ void ProxyHandler::handle(const httplib::Request& req, httplib::Response& res) c
       return;
     }
     ctx->usage = reply->usage;
-    setModelHeader(res, ai);
-    for (const auto& h : ctx->response_headers) res.set_header(h.name.c_str(), h.value);
-    res.status = 200;
-    res.set_content(std::move(reply->body), "application/json");
-    finish(*ctx, chain, 200);
+    Reply answer{200, {{"Content-Type", "application/json"}}, std::move(reply->body)};
+    if (ai.model_name_header)
+      answer.headers.push_back({"X-Kong-LLM-Model", ai.provider_name + "/" + ai.call.model});
+    for (const auto& h : ctx->response_headers) answer.headers.push_back(h);
+    respond(*ctx, res, chain, std::move(answer));
     return;
   }
 

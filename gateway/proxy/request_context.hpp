@@ -15,6 +15,7 @@
 #include "config/model.hpp"
 #include "core/api_error.hpp"
 #include "providers/provider.hpp"
+#include "proxy/llm_call.hpp"
 #include "proxy/upstream.hpp"
 
 namespace aigw::proxy {
@@ -33,6 +34,18 @@ struct AiCall {
   std::vector<std::string> secrets;
 };
 
+// A whole answer: what a plugin sends instead of the upstream (access phase), or the
+// non-streamed answer the response phase reads and rewrites. Header names are as written.
+struct Reply {
+  int status = 200;
+  Headers headers;
+  std::string body;
+  // First header with this (case-insensitive) name, or null; set replaces or adds one.
+  const std::string* header(std::string_view name) const;
+  void setHeader(std::string_view name, std::string value);
+  void removeHeader(std::string_view name);
+};
+
 struct RequestContext {
   RequestContext(const httplib::Request& req, std::shared_ptr<const config::Config> snapshot)
       : request(req), config(std::move(snapshot)) {}
@@ -42,21 +55,42 @@ struct RequestContext {
   int route = -1;  // index into config->routes
 
   // The body, parsed at most once (ensureBody()); plugins that rewrite it edit it in place
-  // before ai-proxy, which runs last in the access phase.
+  // (and set body_edited) before ai-proxy, which runs last in the access phase, or replace
+  // its text with setRawBody().
   nlohmann::json body;
   bool body_parsed = false;
-  std::string body_error;  // why the body is not JSON, when parsing failed
+  bool body_edited = false;  // `body` was changed: upstreamBody() serialises it
+  std::string body_error;    // why the body is not JSON, when parsing failed
   bool ensureBody();
+  // The body as text: the client's, or what a plugin replaced it with.
+  std::string_view rawBody() const { return raw_body ? *raw_body : std::string_view(request.body); }
+  // Replaces the body text (templates, transformers); ensureBody() parses the new text.
+  void setRawBody(std::string text);
+  // What an ordinary upstream gets: the edited JSON, or the (possibly replaced) text.
+  std::string upstreamBody() const;
 
   std::optional<AiCall> ai;
   std::optional<ApiError> error;  // set by a plugin that ends the request
+  std::optional<Reply> reply;     // set by a plugin that answers instead of the upstream
   Headers response_headers;       // added to the client response
+
+  // Pipeline state (proxy/pipeline.hpp): how many access hooks ran (the response and chunk
+  // phases run for those), and a hook's pending LLM call and its result.
+  std::size_t access_ran = 0;
+  std::optional<LlmRequest> llm_request;
+  std::optional<LlmResult> llm_result;
+  // Extra access-log fields a plugin's config asked for (Kong's kong.log.set_serialize_value),
+  // e.g. {"ai": {"payload": {"original_request": ...}}}; merged into the access-log record.
+  nlohmann::json log_fields = nlohmann::json::object();
 
   providers::Usage usage;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   double first_byte_ms = -1;  // streams: when the first chunk reached the client
   int status = 0;             // what the client got
   std::string outcome;        // error text when the request failed (never secrets)
+
+ private:
+  std::optional<std::string> raw_body;
 };
 
 }  // namespace aigw::proxy

@@ -1,0 +1,118 @@
+#include "proxy/pipeline.hpp"
+
+#include <algorithm>
+
+#include "core/json.hpp"
+#include "plugins/plugin.hpp"
+#include "proxy/llm_call.hpp"
+#include "proxy/request_context.hpp"
+
+namespace aigw::proxy {
+
+namespace {
+
+using plugins::ChunkVerdict;
+using plugins::Verdict;
+
+// A hook that keeps asking for LLM calls is a bug; bound it rather than loop forever.
+constexpr int kMaxLlmCallsPerHook = 4;
+
+// Runs one hook, performing the LLM calls it asks for, until it decides.
+template <typename Hook>
+Verdict runHook(RequestContext& ctx, const config::PluginInstance& plugin, const LlmCaller& llm,
+                Hook&& hook) {
+  ctx.llm_request.reset();
+  ctx.llm_result.reset();
+  Verdict v = hook();
+  for (int calls = 0; v == Verdict::CallLlm; ++calls) {
+    if (calls == kMaxLlmCallsPerHook || !ctx.llm_request || !ctx.llm_request->target) {
+      ctx.error = ApiError::internal("plugin " + plugin.name + " made an invalid LLM call request");
+      v = Verdict::Respond;
+      break;
+    }
+    LlmRequest request = std::move(*ctx.llm_request);
+    ctx.llm_request.reset();
+    ctx.llm_result = llm.chat(request);  // the one wait of the pipeline
+    v = hook();
+  }
+  ctx.llm_request.reset();
+  ctx.llm_result.reset();
+  return v;
+}
+
+std::size_t ranCount(const RequestContext& ctx, const Chain& chain) {
+  return std::min(ctx.access_ran, chain.size());
+}
+
+}  // namespace
+
+void runAccess(RequestContext& ctx, const Chain& chain, const LlmCaller& llm) {
+  ctx.access_ran = 0;
+  for (const auto* p : chain) {
+    ++ctx.access_ran;
+    const Verdict v = runHook(ctx, *p, llm, [&] { return p->impl->onAccess(ctx); });
+    if (v == Verdict::Respond) {
+      if (!ctx.error && !ctx.reply)
+        ctx.error =
+            ApiError::internal("plugin " + p->name + " ended the request without an answer");
+      return;
+    }
+  }
+}
+
+void runResponse(RequestContext& ctx, const Chain& chain, Reply& reply, const LlmCaller& llm) {
+  const std::size_t n = ranCount(ctx, chain);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto* p = chain[i];
+    const Verdict v = runHook(ctx, *p, llm, [&] { return p->impl->onResponse(ctx, reply); });
+    if (v == Verdict::Respond) {
+      if (!ctx.error)
+        ctx.error =
+            ApiError::internal("plugin " + p->name + " rejected the answer without an error");
+      return;
+    }
+  }
+}
+
+bool chunkPhaseNeeded(const RequestContext& ctx, const Chain& chain) {
+  const std::size_t n = ranCount(ctx, chain);
+  for (std::size_t i = 0; i < n; ++i)
+    if (chain[i]->impl->wantsChunks()) return true;
+  return false;
+}
+
+bool ChunkPhase::emit(std::string_view chunk_json) {
+  if (ended_) return false;
+  nlohmann::json chunk;
+  // Decoders only emit JSON; anything else is relayed untouched rather than lost.
+  if (!json::parse(chunk_json, chunk)) return next_.emit(chunk_json);
+  const std::size_t n = ranCount(ctx_, chain_);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& impl = *chain_[i]->impl;
+    if (!impl.wantsChunks()) continue;
+    switch (impl.onChunk(ctx_, chunk)) {
+      case ChunkVerdict::Pass:
+        break;
+      case ChunkVerdict::Drop:
+        return true;
+      case ChunkVerdict::End:
+        ended_ = true;
+        if (!ctx_.error)
+          ctx_.error = ApiError::internal("plugin " + chain_[i]->name + " ended the stream");
+        return false;
+    }
+  }
+  return next_.emit(json::dump(chunk));
+}
+
+void runLog(const RequestContext& ctx, const Chain& chain) {
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) (*it)->impl->onLog(ctx);
+}
+
+std::string errorEvent(const std::string& message, const char* type) {
+  nlohmann::json e = {
+      {"error", {{"message", message}, {"type", type}, {"code", nullptr}, {"param", nullptr}}}};
+  return "data: " + json::dump(e) + "\n\n";
+}
+
+}  // namespace aigw::proxy
