@@ -7,6 +7,7 @@ namespace aigw::plugins {
 
 const PluginSpec& aiProxySpec();
 const PluginSpec& aiPromptDecoratorSpec();
+const PluginSpec& aiPromptGuardSpec();
 const PluginSpec& testChunksSpec();  // tests only (registry.cpp)
 
 }  // namespace aigw::plugins

@@ -8,6 +8,7 @@ namespace aigw::plugins {
 namespace {
 const PluginSpec& (*const kPlugins[])() = {
     aiPromptDecoratorSpec,  // 772
+    aiPromptGuardSpec,      // 771
     aiProxySpec,            // 770
 };
 
