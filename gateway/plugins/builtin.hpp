@@ -8,6 +8,7 @@ namespace aigw::plugins {
 const PluginSpec& aiProxySpec();
 const PluginSpec& aiPromptDecoratorSpec();
 const PluginSpec& aiPromptGuardSpec();
+const PluginSpec& aiPromptTemplateSpec();
 const PluginSpec& testChunksSpec();  // tests only (registry.cpp)
 
 }  // namespace aigw::plugins

@@ -7,6 +7,7 @@ namespace aigw::plugins {
 
 namespace {
 const PluginSpec& (*const kPlugins[])() = {
+    aiPromptTemplateSpec,   // 773
     aiPromptDecoratorSpec,  // 772
     aiPromptGuardSpec,      // 771
     aiProxySpec,            // 770

@@ -27,6 +27,29 @@ std::string chunk(const std::string& text) {
 
 }  // namespace
 
+TEST_CASE("access runs in Kong's priority order and stops at the first answer") {
+  // Template (773) renders, decorator (772) decorates the rendered body, guard (771) checks it.
+  aigw::test::Pipeline p(R"(    - name: ai-prompt-guard
+      config: {deny_patterns: ["forbidden"]}
+    - name: ai-prompt-decorator
+      config: {prompts: {append: [{role: user, content: "forbidden words"}]}}
+    - name: ai-prompt-template
+      config: {templates: [{name: t, template: '{"messages":[{"role":"user","content":"{{q}}"}]}'}]}
+)");
+  REQUIRE(p.chain().size() == 3);
+  CHECK(p.chain()[0]->name == "ai-prompt-template");
+  CHECK(p.chain()[2]->name == "ai-prompt-guard");
+  auto run = p.access(R"({"messages":"{template://t}","properties":{"q":"hello"}})");
+  // The decorator's appended message is what the guard blocks: it saw the decorated body.
+  REQUIRE(run->ctx->error);
+  CHECK(run->ctx->error->message == "bad request");
+  CHECK(run->ctx->access_ran == 3);
+
+  auto stopped = p.access(R"({"messages":"{template://missing}"})");
+  REQUIRE(stopped->ctx->error);
+  CHECK(stopped->ctx->access_ran == 1);  // the template answered; nothing after it ran
+}
+
 TEST_CASE("no plugin wants chunks: the chunk phase is not needed (chunks are never parsed)") {
   aigw::test::Pipeline p(R"(    - name: ai-prompt-decorator
       config: {prompts: {append: [{content: "x"}]}}
