@@ -9,6 +9,8 @@ const PluginSpec& aiProxySpec();
 const PluginSpec& aiPromptDecoratorSpec();
 const PluginSpec& aiPromptGuardSpec();
 const PluginSpec& aiPromptTemplateSpec();
+const PluginSpec& aiRequestTransformerSpec();
+const PluginSpec& aiResponseTransformerSpec();
 const PluginSpec& testChunksSpec();  // tests only (registry.cpp)
 
 }  // namespace aigw::plugins

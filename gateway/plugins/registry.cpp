@@ -7,10 +7,12 @@ namespace aigw::plugins {
 
 namespace {
 const PluginSpec& (*const kPlugins[])() = {
-    aiPromptTemplateSpec,   // 773
-    aiPromptDecoratorSpec,  // 772
-    aiPromptGuardSpec,      // 771
-    aiProxySpec,            // 770
+    aiRequestTransformerSpec,   // 777
+    aiPromptTemplateSpec,       // 773
+    aiPromptDecoratorSpec,      // 772
+    aiPromptGuardSpec,          // 771
+    aiProxySpec,                // 770
+    aiResponseTransformerSpec,  // 768
 };
 
 // Plugins that exist for the gateway's own integration tests only: found by name when the

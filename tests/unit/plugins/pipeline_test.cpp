@@ -50,6 +50,20 @@ TEST_CASE("access runs in Kong's priority order and stops at the first answer") 
   CHECK(stopped->ctx->access_ran == 1);  // the template answered; nothing after it ran
 }
 
+TEST_CASE("an LLM call step: the hook resumes with the result, the slots are cleared after") {
+  aigw::test::Pipeline p(R"(    - name: ai-request-transformer
+      config:
+        prompt: p
+        llm: {route_type: llm/v1/chat, model: {provider: mock, name: m}}
+)");
+  p.llm.answers.push_back(aigw::test::ScriptedLlm::text("new body"));
+  auto run = p.access("old");
+  CHECK(!run->ctx->error);
+  CHECK(run->ctx->rawBody() == "new body");
+  CHECK(!run->ctx->llm_request);
+  CHECK(!run->ctx->llm_result);
+}
+
 TEST_CASE("no plugin wants chunks: the chunk phase is not needed (chunks are never parsed)") {
   aigw::test::Pipeline p(R"(    - name: ai-prompt-decorator
       config: {prompts: {append: [{content: "x"}]}}
