@@ -77,7 +77,7 @@ M = [
   'aigw', [IT, '-tc=bedrock exception frames*']),
  ('message-crc-unchecked', 'gateway/proxy/aws_eventstream.cpp',
   'if (crc32(message.substr(0, total - 4)) != readU32(p + total - 4))', 'if (false)',
-  'unit_proxy', [BUILD + '/tests/unit_proxy']),
+  'aigw unit_proxy', [[IT, '-tc=a bedrock frame whose CRC*'], [BUILD + '/tests/unit_proxy']]),
  ('prelude-crc-unchecked', 'gateway/proxy/aws_eventstream.cpp',
   'if (crc32(std::string_view(p, 8)) != readU32(p + 8))', 'if (false)',
   'unit_proxy', [BUILD + '/tests/unit_proxy']),
@@ -109,7 +109,7 @@ for mid, f, old, new, target, cmd in M:
     try:
         open(path, 'w').write(src.replace(old, new))
         t = time.time()
-        b = subprocess.run(['cmake', '--build', BUILD, '-j2', '--target', target], capture_output=True, text=True)
+        b = subprocess.run(['cmake', '--build', BUILD, '-j2', '--target', *target.split()], capture_output=True, text=True)
         if b.returncode != 0:
             results.append({'id': mid, 'error': 'build failed', 'log': b.stdout[-2000:] + b.stderr[-2000:]}); print(results[-1], flush=True); continue
         cmds = cmd if isinstance(cmd[0], list) else [cmd]

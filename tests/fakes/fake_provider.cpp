@@ -19,6 +19,8 @@
 //                        stream: 2 events, then the provider's own in-stream error (Bedrock's
 //                        throttlingException / modelStreamErrorException frames, Anthropic's
 //                        error event), then a proper end of the response
+//   fake-corrupt-frame   stream: the third event with one byte flipped in its middle (for
+//                        Bedrock's binary frames, a message CRC that no longer matches)
 //   fake-pace-<ms>       stream: a pause between events
 //   fake-echo-key        401 whose message quotes the credential it received (as OpenAI's
 //                        "Incorrect API key provided: ..." does)
@@ -102,6 +104,7 @@ struct Scenario {
     kCleanClose,
     kStreamErrorThrottling,
     kStreamErrorModel,
+    kCorruptFrame,
     kPace,
     kEchoKey,
     kHtmlEchoKey
@@ -128,6 +131,7 @@ constexpr ScenarioName kScenarioNames[] = {
     {"fake-clean-close", Scenario::Kind::kCleanClose, false, 0},
     {"fake-stream-error-throttling", Scenario::Kind::kStreamErrorThrottling, false, 0},
     {"fake-stream-error-model", Scenario::Kind::kStreamErrorModel, false, 0},
+    {"fake-corrupt-frame", Scenario::Kind::kCorruptFrame, false, 0},
     {"fake-echo-key", Scenario::Kind::kEchoKey, false, 0},
     {"fake-html-echo-key", Scenario::Kind::kHtmlEchoKey, false, 0},
 };
@@ -353,7 +357,9 @@ void sendStream(Reply reply, const Scenario& scenario, const Dialect& dialect, s
         ended(i, "shutdown");
         return false;
       }
-      const std::string& event = (*events)[i];
+      std::string event = (*events)[i];
+      if (i == kEventsBeforeFault && scenario.kind == Scenario::Kind::kCorruptFrame)
+        event[event.size() / 2] ^= 0x01;
       if (!sink.write(event.data(), event.size())) {
         ended(i, "peer closed");
         return false;

@@ -98,8 +98,8 @@ std::string routesFor(const std::string& scenario) {
 Gateway& gw() {
   static Gateway instance([] {
     std::string cfg = "_format_version: \"3.0\"\nservices:\n- name: fake\n  url: {FAKE}\n  routes:";
-    for (const char* s :
-         {"fake-clean-close", "fake-stream-error-throttling", "fake-stream-error-model", "ok"})
+    for (const char* s : {"fake-clean-close", "fake-stream-error-throttling",
+                          "fake-stream-error-model", "fake-corrupt-frame", "ok"})
       cfg += routesFor(s);
     // "ok" routes have no scenario: "/scenario/ok/..." is served normally.
     return withFake(cfg, fake().baseUrl());
@@ -189,6 +189,11 @@ TEST_CASE("bedrock exception frames mid-stream become error events, no [DONE]") 
   checkEndsInError("/fake-stream-error-model/bedrock", "bedrock",
                    "modelStreamErrorException: fake model error mid-stream");
   CHECK(gw().stream("/ok/bedrock", bodyFor("bedrock", true)).done());
+}
+
+TEST_CASE("a bedrock frame whose CRC does not match ends the stream in an error, no [DONE]") {
+  // One payload byte flipped in the third frame: only the CRC check can tell.
+  checkEndsInError("/fake-corrupt-frame/bedrock", "bedrock", "CRC mismatch");
 }
 
 TEST_CASE("anthropic error events mid-stream become error events, no [DONE]") {
