@@ -369,8 +369,10 @@ void sendStream(Reply reply, const Scenario& scenario, const Dialect& dialect, s
       ended(send, "peer closed");
       return false;
     }
-    sink.done();
+    // Recorded before the last chunk goes out, so a client that has seen the end of the
+    // response always finds the outcome recorded.
     ended(send, !stream_error.empty() ? "stream error" : send < total ? "clean close" : "complete");
+    sink.done();
     return true;
   });
 }

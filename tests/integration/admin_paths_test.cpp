@@ -15,7 +15,9 @@ struct Admin {
   Gateway gw{"_format_version: \"3.0\"\n"};
   httplib::Client client() const {
     httplib::Client c("127.0.0.1", gw.adminPort());
-    c.set_read_timeout(10, 0);
+    // A deadline against a hang, not a measurement: the YAML bomb below is refused in ~1 s
+    // alone but took over 10 s once on a loaded 2-core machine.
+    c.set_read_timeout(60, 0);
     return c;
   }
   HttpResult call(const std::string& method, const std::string& path, const std::string& body = "",
