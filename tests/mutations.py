@@ -96,6 +96,34 @@ M = [
  ('upstream-drop-not-an-error', 'gateway/proxy/handler.cpp',
   '  if (status && st.upstream->error().kind != UpstreamFailure::None) {', '  if (false) {',
   'aigw', [IT, '-tc=a truncated upstream stream*']),
+ ('admin-origin-unchecked', 'gateway/admin/access.cpp',
+  '    if (!origin_allowed)\n      return refuse(403,', '    if (false)\n      return refuse(403,',
+  'aigw', [IT, '-tc=issue #8 - a cross-site form POST*']),
+ ('admin-host-unchecked', 'gateway/admin/access.cpp',
+  'if (!(name == "localhost" || isIpLiteral(name) || listed))', 'if (false)',
+  'aigw', [IT, '-tc=issue #8 - a cross-site form POST*']),
+ ('admin-env-unlimited', 'gateway/admin/env_allow.cpp',
+  'if (!allow.allows(name))', 'if (false)',
+  'aigw', [IT, '-tc=*over the admin API is refused*']),
+ ('metrics-models-unbounded', 'gateway/observability/metrics.cpp',
+  'if (seen.size() >= kMaxModelsPerRoute) return "other";', 'if (false) return "other";',
+  'aigw', [IT, '-tc=*invented model names*']),
+ ('upstream-error-unmasked', 'gateway/proxy/redact.cpp',
+  '  error.message = maskSecrets(std::move(error.message), secrets);', '',
+  'aigw', [IT, '-tc=*echoes the key*']),
+ ('nested-child-of-other-parent', 'gateway/admin/admin_api.cpp',
+  'if (scope && refId(entity, scope->field) != scope->id) return notFound(res);', '',
+  'aigw', [IT, "-tc=Kong's nested paths*"]),
+ ('sync-diff-unmasked', 'cli/sync.cpp',
+  'return o.no_mask ? text : config::maskValues(text, p.env_values);', 'return text;',
+  'aigw', [IT, '-tc=seed 002*']),
+ ('form-gap-allowed', 'gateway/admin/form.cpp',
+  'const std::size_t next = node->size() + 1;', 'const std::size_t next = node->size() + 2;',
+  'unit_admin', [BUILD + '/tests/unit_admin']),
+ ('cohere-usage-from-tokens', 'gateway/providers/cohere.cpp',
+  'u.prompt_tokens = wire::integer(billed, "input_tokens", wire::integer(tokens, "input_tokens"));',
+  'u.prompt_tokens = wire::integer(tokens, "input_tokens", wire::integer(billed, "input_tokens"));',
+  'unit_providers', [BUILD + '/tests/unit_providers', '-tc=cohere*']),
 ]
 only = set(args.ids)
 results = []
@@ -124,7 +152,8 @@ for mid, f, old, new, target, cmd in M:
     finally:
         open(path, 'w').write(src)
 # rebuild the unmutated targets
-subprocess.run(['cmake', '--build', BUILD, '-j2', '--target', 'aigw', 'unit_proxy'], capture_output=True)
+subprocess.run(['cmake', '--build', BUILD, '-j2', '--target', 'aigw', 'unit_proxy', 'unit_admin',
+                'unit_providers'], capture_output=True)
 # A mutation is caught when at least one of its test runs failed.
 ids = {r['id'] for r in results}
 survived = [i for i in ids if not any(r.get('caught') for r in results if r['id'] == i)]

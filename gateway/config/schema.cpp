@@ -150,7 +150,8 @@ static nlohmann::json validateValue(const nlohmann::json& v, FieldType type, con
       elem.min.reset();
       elem.max.reset();
       for (std::size_t i = 0; i < v.size(); ++i)
-        out.push_back(validateValue(v[i], f.element, elem, indexPath(path, i), errors));
+        if (auto e = validateValue(v[i], f.element, elem, indexPath(path, i), errors); !e.is_null())
+          out.push_back(std::move(e));
       if (f.min && v.size() < static_cast<std::size_t>(*f.min))
         errors.add(path, "length must be at least " + std::to_string(static_cast<int>(*f.min)));
       if (f.max && v.size() > static_cast<std::size_t>(*f.max))
@@ -160,7 +161,9 @@ static nlohmann::json validateValue(const nlohmann::json& v, FieldType type, con
     case FieldType::Map: {
       nlohmann::json out = nlohmann::json::object();
       for (auto it = v.begin(); it != v.end(); ++it)
-        out[it.key()] = validateValue(it.value(), f.element, f, joinPath(path, it.key()), errors);
+        if (auto e = validateValue(it.value(), f.element, f, joinPath(path, it.key()), errors);
+            !e.is_null())
+          out[it.key()] = std::move(e);
       return out;
     }
     case FieldType::Boolean:
@@ -206,7 +209,10 @@ nlohmann::json validate(const nlohmann::json& value, const Schema& schema, const
       }
       continue;
     }
-    out[f.name] = validateValue(*it, f.type, f, field_path, errors);
+    // A value of the wrong type is reported and left out of the result, so that code reading
+    // the normalised object (plugins' create()) only ever sees the schema's types.
+    if (auto r = validateValue(*it, f.type, f, field_path, errors); !r.is_null())
+      out[f.name] = std::move(r);
   }
   return out;
 }

@@ -43,7 +43,8 @@ struct Schema {
 };
 
 // Validates `value` (an object) against `schema`. Unknown fields are errors ("unknown field").
-// Returns the normalised object; errors are appended to `errors` with paths under `path`.
+// Returns the normalised object (a value of the wrong type is left out of it, so readers of the
+// result only meet the schema's types); errors are appended to `errors` with paths under `path`.
 nlohmann::json validate(const nlohmann::json& value, const Schema& schema, const std::string& path,
                         ConfigErrors& errors);
 

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "config/document.hpp"
 #include "config/load.hpp"
@@ -242,4 +243,22 @@ TEST_CASE("every file in examples/ loads") {
     ++count;
   }
   CHECK(count >= 5);
+}
+
+// Found by fuzz_admin_form: a value of the wrong type was reported, then read again as the
+// schema's type by the plugin's create() (a thrown type_error: a crash for `serve -c`).
+TEST_CASE("issue #12 - values of the wrong type are errors, never exceptions") {
+  for (const char* yaml :
+       {"plugins: [{name: ai-proxy, config: {route_type: [a, b], model: {provider: openai}}}]",
+        "plugins: [{name: ai-proxy, config: {route_type: llm/v1/chat, model: [x]}}]",
+        "plugins: [{name: 5}]", "routes: [{name: [r], paths: [/x]}]",
+        "services: [{name: {a: 1}, url: http://x}]",
+        "plugins: [{name: ai-prompt-decorator, config: {prompts: {prepend: [5, null, x]}}}]"}) {
+    CAPTURE(yaml);
+    std::optional<aigw::Result<aigw::config::ConfigPtr, std::string>> r;
+    CHECK_NOTHROW(r.emplace(
+        aigw::config::loadText(std::string("_format_version: \"3.0\"\n") + yaml, "t.yaml")));
+    REQUIRE(r);
+    CHECK_FALSE(*r);
+  }
 }
