@@ -16,7 +16,10 @@ struct ServeOptions {
   std::string listen = "0.0.0.0:8000";
   std::string admin_listen = "127.0.0.1:8001";
   std::string data_dir;
-  std::size_t max_workers = 4096;
+  std::size_t workers = 0;
+  std::size_t max_connections = 65536;
+  std::size_t max_connections_per_client = 0;
+  bool reuse_port = false;
   std::string ca_file;
   std::string access_log;
   std::string admin_token;
@@ -42,7 +45,10 @@ void runServe(const ServeOptions& opts) {
     std::cerr << "--admin-listen: expected HOST:PORT, got \"" << opts.admin_listen << "\"\n";
     throw Exit{kExitUsage};
   }
-  g.max_workers = opts.max_workers;
+  g.workers = opts.workers;
+  g.proxy_limits.max_connections = opts.max_connections;
+  g.proxy_limits.max_connections_per_client = opts.max_connections_per_client;
+  g.proxy_limits.reuse_port = opts.reuse_port;
   g.ca_file = opts.ca_file;
   g.access_log = opts.access_log;
   g.data_dir = opts.data_dir;
@@ -103,10 +109,19 @@ void setupServe(CLI::App& app) {
       ->envname("AIGW_ADMIN_LISTEN");
   cmd->add_option("--data-dir", opts->data_dir, "Directory for persisted state")
       ->envname("AIGW_DATA_DIR");
-  cmd->add_option("--max-workers", opts->max_workers,
-                  "Most concurrent client connections (threads start on demand)")
+  cmd->add_option("--workers", opts->workers,
+                  "Event-loop threads for the proxy (default: one per core)")
+      ->envname("AIGW_WORKERS")
+      ->check(CLI::Range(0, 256));
+  cmd->add_option("--max-connections", opts->max_connections,
+                  "Most open client connections; at the cap the one idle longest is dropped")
       ->capture_default_str()
-      ->check(CLI::Range(1, 65536));
+      ->check(CLI::Range(1, 1000000));
+  cmd->add_option("--max-connections-per-client", opts->max_connections_per_client,
+                  "Most open connections per client address (0 = no cap)")
+      ->capture_default_str();
+  cmd->add_flag("--reuse-port", opts->reuse_port,
+                "Set SO_REUSEPORT on the proxy listener (lets several processes share the port)");
   cmd->add_option("--access-log", opts->access_log,
                   "JSON-lines access log with usage, cost and latency: a file, or - for stdout")
       ->envname("AIGW_ACCESS_LOG");

@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "admin/admin_api.hpp"
@@ -59,68 +60,85 @@ struct Gateway::Impl {
   GatewayOptions options;
   config::ConfigStore store;
   config::ConfigManager manager;
-  proxy::UpstreamClient upstream;
-  std::string access_log_error;  // set while access_log is opened; reported by start()
+  std::string startup_error;  // set while building; reported by start()
   std::unique_ptr<observability::AccessLog> access_log;
   observability::Metrics metrics;
-  proxy::ProxyHandler handler;
-  httplib::Server proxy_server;
+  net::EventLoops proxy_loops;
+  std::shared_ptr<proxy::TlsSettings> tls;
+  std::vector<std::unique_ptr<proxy::UpstreamClient>> clients;
+  std::unique_ptr<proxy::ProxyHandler> handler;
+  std::unique_ptr<net::HttpServer> proxy_server;
   // HTTPS when --admin-tls-cert/--admin-tls-key are given (OpenSSL, as for upstream TLS).
   std::unique_ptr<httplib::Server> admin_server;
-  std::thread proxy_thread, admin_thread;
-  std::atomic<int> proxy_port{0}, admin_port{0};
+  std::thread admin_thread;
+  std::atomic<int> admin_port{0};
   std::mutex stop_mu;
+  bool started = false;
   bool stopped = false;
+
+  static std::size_t workerCount(std::size_t asked) {
+    if (asked > 0) return asked;
+    const unsigned cores = std::thread::hardware_concurrency();
+    return cores > 0 ? cores : 1;
+  }
 
   Impl(GatewayOptions opts, config::ConfigPtr initial)
       : options(std::move(opts)),
         store(std::move(initial)),
         manager(store, options.data_dir),
-        upstream(proxy::UpstreamClientOptions{true, options.ca_file, 64, 30000}),
-        access_log(openAccessLog(options.access_log)),
-        handler(store, upstream, metrics, access_log.get()),
+        proxy_loops(workerCount(options.workers), "aigw-proxy"),
         admin_server(options.admin_tls_cert.empty()
                          ? std::make_unique<httplib::Server>()
                          : std::make_unique<httplib::SSLServer>(options.admin_tls_cert.c_str(),
-                                                                options.admin_tls_key.c_str())) {}
-
-  std::unique_ptr<observability::AccessLog> openAccessLog(const std::string& path) {
-    if (path.empty()) return nullptr;
-    return observability::AccessLog::open(path, access_log_error);
+                                                                options.admin_tls_key.c_str())) {
+    if (!options.access_log.empty())
+      access_log = observability::AccessLog::open(options.access_log, startup_error);
+    proxy::UpstreamClientOptions upstream_options{true, options.ca_file, 64, 30000};
+    auto settings = proxy::makeTlsSettings(upstream_options);
+    if (!settings) {
+      startup_error = "--ca-file: " + settings.error();
+    } else {
+      tls = *settings;
+    }
+    // For plugins' LLM targets with https_verify: false.
+    proxy::UpstreamClientOptions unverified_options{false, "", 16, 30000};
+    auto unverified_tls = proxy::makeTlsSettings(unverified_options);
+    std::vector<proxy::LoopClients> per_loop;
+    for (std::size_t i = 0; i < proxy_loops.size(); ++i) {
+      const auto executor = proxy_loops.context(i).get_executor();
+      clients.push_back(std::make_unique<proxy::UpstreamClient>(executor, tls, upstream_options));
+      clients.push_back(std::make_unique<proxy::UpstreamClient>(
+          executor, unverified_tls ? *unverified_tls : tls, unverified_options));
+      per_loop.push_back({clients[clients.size() - 2].get(), clients.back().get()});
+    }
+    handler = std::make_unique<proxy::ProxyHandler>(store, std::move(per_loop), metrics,
+                                                    access_log.get());
+    proxy_server = std::make_unique<net::HttpServer>(
+        proxy_loops, [h = handler.get()](net::Exchange& exchange) { return h->handle(exchange); },
+        options.proxy_limits, "proxy");
   }
 
-  void configure(httplib::Server& svr, std::size_t workers) {
-    svr.new_task_queue = [workers] { return new ElasticThreadPool(workers); };
-    svr.set_read_timeout(options.client_read_timeout_s, 0);
-    svr.set_write_timeout(options.client_write_timeout_s, 0);
-    svr.set_keep_alive_timeout(options.keep_alive_timeout_s);
+  void configureAdmin() {
+    auto& svr = *admin_server;
+    svr.new_task_queue = [] { return new ElasticThreadPool(64); };
+    svr.set_read_timeout(60, 0);
+    svr.set_write_timeout(60, 0);
+    svr.set_keep_alive_timeout(5);
     svr.set_keep_alive_max_count(10000);
-    svr.set_payload_max_length(options.max_request_bytes);
+    svr.set_payload_max_length(64u << 20);
     svr.set_tcp_nodelay(true);
+    // cpp-httplib's default also sets SO_REUSEPORT, which lets a second gateway bind the same
+    // port and take half the traffic; only SO_REUSEADDR (restart after TIME_WAIT) is wanted.
+    svr.set_socket_options([](int sock) {
+      const int yes = 1;
+      ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
   }
 };
 
 Gateway::Gateway(GatewayOptions options, config::ConfigPtr initial)
     : impl_(std::make_unique<Impl>(std::move(options), std::move(initial))) {
-  auto& s = impl_->proxy_server;
-  impl_->configure(s, impl_->options.max_workers);
-  auto handle = [this](const httplib::Request& req, httplib::Response& res) {
-    impl_->handler.handle(req, res);
-  };
-  for (auto method : {&httplib::Server::Get, &httplib::Server::Post, &httplib::Server::Put,
-                      &httplib::Server::Patch, &httplib::Server::Delete, &httplib::Server::Options})
-    (s.*method)(".*", handle);
-  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-    proxy::writeError(res, ApiError::internal("internal error while handling the request"));
-  });
-  s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (!res.body.empty()) return;
-    if (res.status == 413)
-      proxy::writeError(res, ApiError::payloadTooLarge("request body too large"));
-    else if (res.status == 400)
-      proxy::writeError(res, ApiError::badRequest("malformed HTTP request"));
-  });
-  impl_->configure(*impl_->admin_server, 64);
+  impl_->configureAdmin();
   admin::AdminApiOptions admin_options;
   admin_options.access = impl_->options.admin_access;
   admin_options.env_allow.patterns = impl_->options.admin_env_allow;
@@ -135,33 +153,39 @@ Gateway::~Gateway() {
   wait();
 }
 
+// Thousands of streams need thousands of descriptors; the soft limit is often 1024.
+static void raiseDescriptorLimit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
+}
+
 Status Gateway::start() {
-  if (!impl_->access_log_error.empty()) return Status::error(impl_->access_log_error);
-  auto bind = [](httplib::Server& svr, const ListenAddress& addr,
-                 std::atomic<int>& port) -> Status {
-    int bound = addr.port == 0 ? svr.bind_to_any_port(addr.host.c_str())
-                               : (svr.bind_to_port(addr.host.c_str(), addr.port) ? addr.port : -1);
-    if (bound <= 0)
-      return Status::error(
-          "cannot listen on " + addr.host + ":" + std::to_string(addr.port) +
-          " (address in use or not permitted); choose another with --listen/--admin-listen");
-    port = bound;
-    widenBacklog(bound);
-    return {};
-  };
-  if (Status s = bind(impl_->proxy_server, impl_->options.proxy, impl_->proxy_port); !s) return s;
-  if (!impl_->admin_server->is_valid()) {
-    impl_->proxy_server.stop();
-    return Status::error("cannot use --admin-tls-cert " + impl_->options.admin_tls_cert +
-                         " with --admin-tls-key " + impl_->options.admin_tls_key +
+  if (!impl_->startup_error.empty()) return Status::error(impl_->startup_error);
+  raiseDescriptorLimit();
+  const auto& o = impl_->options;
+  auto& admin = *impl_->admin_server;
+  if (!admin.is_valid())
+    return Status::error("cannot use --admin-tls-cert " + o.admin_tls_cert +
+                         " with --admin-tls-key " + o.admin_tls_key +
                          " (unreadable, not PEM, or the key does not match the certificate)");
-  }
-  if (Status s = bind(*impl_->admin_server, impl_->options.admin, impl_->admin_port); !s) {
-    impl_->proxy_server.stop();
-    return s;
-  }
-  impl_->proxy_thread = std::thread([this] { impl_->proxy_server.listen_after_bind(); });
+  if (Status s = impl_->proxy_server->listen(o.proxy.host, o.proxy.port); !s) return s;
+  const int admin_port = o.admin.port == 0 ? admin.bind_to_any_port(o.admin.host.c_str())
+                                           : (admin.bind_to_port(o.admin.host.c_str(), o.admin.port)
+                                                  ? o.admin.port
+                                                  : -1);
+  if (admin_port <= 0)
+    return Status::error("cannot listen on " + o.admin.host + ":" + std::to_string(o.admin.port) +
+                         " (address already in use or not permitted); choose another with "
+                         "--admin-listen");
+  impl_->admin_port = admin_port;
+  widenBacklog(admin_port);
+  impl_->proxy_server->start();
+  impl_->proxy_loops.start();
   impl_->admin_thread = std::thread([this] { impl_->admin_server->listen_after_bind(); });
+  impl_->started = true;
   return {};
 }
 
@@ -169,12 +193,20 @@ void Gateway::stop() {
   std::lock_guard lock(impl_->stop_mu);
   if (impl_->stopped) return;
   impl_->stopped = true;
-  impl_->proxy_server.stop();
+  impl_->proxy_server->stop();
   impl_->admin_server->stop();
+  if (!impl_->started) return;
+  // Requests in flight (streams included) finish; the drain is bounded so a stuck upstream
+  // cannot hold the stop forever.
+  const auto until = std::chrono::steady_clock::now() +
+                     std::chrono::milliseconds(impl_->options.drain_timeout_ms);
+  while (impl_->proxy_server->connections() > 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  impl_->proxy_loops.stop();
 }
 
 void Gateway::wait() {
-  if (impl_->proxy_thread.joinable()) impl_->proxy_thread.join();
+  impl_->proxy_loops.join();
   if (impl_->admin_thread.joinable()) impl_->admin_thread.join();
 }
 
@@ -185,7 +217,7 @@ config::ConfigManager& Gateway::manager() {
   return impl_->manager;
 }
 int Gateway::proxyPort() const {
-  return impl_->proxy_port;
+  return impl_->proxy_server->port();
 }
 int Gateway::adminPort() const {
   return impl_->admin_port;

@@ -14,6 +14,7 @@
 #include "config/persist.hpp"
 #include "config/store.hpp"
 #include "core/result.hpp"
+#include "proxy/net/http_server.hpp"
 
 namespace aigw {
 
@@ -27,14 +28,12 @@ bool parseListenAddress(const std::string& text, ListenAddress& out);
 struct GatewayOptions {
   ListenAddress proxy{"0.0.0.0", 8000};
   ListenAddress admin{"127.0.0.1", 8001};
-  std::size_t max_workers = 4096;             // concurrent connections (threads on demand)
-  std::size_t max_request_bytes = 64u << 20;  // hard cap before any route limit applies
-  int client_read_timeout_s = 60;
-  int client_write_timeout_s = 60;
-  int keep_alive_timeout_s = 5;
-  std::string ca_file;                        // extra CA bundle for upstream TLS
-  std::string data_dir;                       // persisted config; empty = not persisted
-  std::string access_log;                     // JSON lines: "-" = stdout, a path, empty = off
+  std::size_t workers = 0;         // event-loop threads for the proxy; 0 = one per core
+  net::ServerLimits proxy_limits;  // header/body/connection limits and client timeouts
+  int drain_timeout_ms = 30000;    // on stop: how long requests in flight may take to finish
+  std::string ca_file;             // extra CA bundle for upstream TLS
+  std::string data_dir;            // persisted config; empty = not persisted
+  std::string access_log;          // JSON lines: "-" = stdout, a path, empty = off
   admin::AdminAccessOptions admin_access;     // who may use the admin API
   std::vector<std::string> admin_env_allow;   // ${{ env }} names admin writes may add
   std::string admin_tls_cert, admin_tls_key;  // PEM files: the admin API speaks HTTPS
@@ -47,7 +46,8 @@ class Gateway {
 
   // Opens the access log, binds both listeners; fails with a message naming what failed.
   Status start();
-  // Stops accepting, lets in-flight requests finish, returns when both listeners are down.
+  // Stops accepting, lets in-flight requests finish (up to drain_timeout_ms), returns when both
+  // listeners are down.
   void stop();
   // Blocks until stop() completes.
   void wait();

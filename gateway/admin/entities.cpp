@@ -2,8 +2,8 @@
 
 #include <ctime>
 
+#include "http/message.hpp"
 #include "plugins/plugin.hpp"
-#include "proxy/upstream.hpp"
 
 namespace aigw::admin {
 
@@ -150,8 +150,8 @@ Json present(const Json& entity, EntityKind kind) {
   switch (kind) {
     case EntityKind::Service: {
       if (out.contains("url") && out["url"].is_string()) {
-        proxy::ParsedUrl u;
-        if (proxy::parseUrl(out["url"].get<std::string>(), u)) {
+        http::ParsedUrl u;
+        if (http::parseUrl(out["url"].get<std::string>(), u)) {
           def("protocol", u.scheme);
           def("host", u.host);
           def("port", u.port);

@@ -9,8 +9,8 @@
 #include "config/model.hpp"
 #include "config/router.hpp"
 #include "config/schema.hpp"
+#include "http/message.hpp"
 #include "plugins/plugin.hpp"
-#include "proxy/upstream.hpp"
 
 namespace aigw::config {
 
@@ -160,8 +160,8 @@ class Builder {
     out.id = v.value("id", stableId("service:" + (out.name.empty() ? path : out.name)));
     out.entity_path = path;
     if (auto url = v.value("url", ""); !url.empty()) {
-      proxy::ParsedUrl parsed;
-      if (!proxy::parseUrl(url, parsed)) {
+      http::ParsedUrl parsed;
+      if (!http::parseUrl(url, parsed)) {
         errors.add(joinPath(path, "url"), "must be an absolute http:// or https:// URL");
       } else {
         out.protocol = parsed.scheme;

@@ -54,6 +54,9 @@ class AiProxy : public Plugin {
   std::optional<int> connect_ms, first_byte_ms, idle_ms, total_ms;
 
   Verdict onAccess(proxy::RequestContext& ctx) const override;
+  std::size_t maxRequestBody() const override {
+    return max_body > 0 ? static_cast<std::size_t>(max_body) : 0;
+  }
 
  private:
   Verdict fail(proxy::RequestContext& ctx, ApiError e) const {
@@ -160,10 +163,6 @@ std::optional<ApiError> AiProxy::checkShape(const Json& body) const {
   return std::nullopt;
 }
 
-std::string headerValue(const httplib::Request& req, const std::string& name) {
-  return req.has_header(name.c_str()) ? req.get_header_value(name.c_str()) : std::string();
-}
-
 Verdict AiProxy::onAccess(proxy::RequestContext& ctx) const {
   const auto& req = ctx.request;
   if (max_body > 0 && static_cast<long long>(ctx.rawBody().size()) > max_body) {
@@ -237,33 +236,9 @@ Verdict AiProxy::onAccess(proxy::RequestContext& ctx) const {
     call.body_auth_value = auth.param_value;
   }
 
-  auto upstream = provider->buildRequest(call, target);
-  if (!upstream) return fail(ctx, upstream.error());
-  ai.upstream = std::move(*upstream);
+  ai.auth = &auth;
   for (const std::string* secret : {&auth.header_value, &auth.param_value})
     if (!secret->empty()) ai.secrets.push_back(*secret);
-
-  if (!auth.header_name.empty()) {
-    std::string value = auth.header_value;
-    if (auth.allow_override) {
-      if (auto client = headerValue(req, auth.header_name); !client.empty())
-        value = std::move(client);
-    }
-    ai.upstream.headers.push_back({auth.header_name, std::move(value)});
-  }
-  if (auth.param_location == "query" && !auth.param_name.empty()) {
-    std::string value = auth.param_value;
-    if (auth.allow_override && req.has_param(auth.param_name.c_str()))
-      value = req.get_param_value(auth.param_name.c_str());
-    ai.upstream.url += (ai.upstream.url.find('?') == std::string::npos ? "?" : "&") +
-                       auth.param_name + "=" + httplib::detail::encode_query_param(value);
-  }
-  // Provider feature headers a client may legitimately send; credentials are never among them.
-  static constexpr const char* kForwarded[] = {"openai-organization", "openai-project",
-                                               "openai-beta", "anthropic-beta", "x-request-id"};
-  for (const char* h : kForwarded)
-    if (req.has_header(h)) ai.upstream.headers.push_back({h, req.get_header_value(h)});
-
   if (connect_ms) ai.timeouts.connect_ms = *connect_ms;
   if (first_byte_ms) ai.timeouts.first_byte_ms = *first_byte_ms;
   if (idle_ms) ai.timeouts.idle_ms = *idle_ms;

@@ -11,14 +11,12 @@
 #include "config/errors.hpp"
 #include "config/schema.hpp"
 #include "providers/provider.hpp"
+#include "proxy/auth_spec.hpp"
 #include "proxy/llm_call.hpp"
 
 namespace aigw::plugins {
 
-struct LlmAuth {
-  std::string header_name, header_value, param_name, param_value, param_location;
-  bool allow_override = false;
-};
+using LlmAuth = proxy::AuthSpec;
 
 struct LlmConfig {
   providers::RouteType route_type = providers::RouteType::Chat;

@@ -72,6 +72,10 @@ class Plugin {
     return ChunkVerdict::Pass;
   }
   virtual void onLog(const proxy::RequestContext&) const {}
+  // The largest request body this plugin accepts (bytes; 0 = no limit of its own). The core
+  // reads the body with the smallest limit of the route's plugins, so an oversized body is
+  // refused (413) before it is read.
+  virtual std::size_t maxRequestBody() const { return 0; }
 };
 
 struct PluginSpec {

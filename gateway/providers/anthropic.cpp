@@ -262,11 +262,11 @@ class AnthropicProvider : public Provider {
   std::string_view name() const override { return kName; }
   bool supports(RouteType type) const override { return type != RouteType::Embeddings; }
 
-  ApiResult<proxy::UpstreamRequest> buildRequest(const ProxyCall& call,
-                                                 const Target& target) const override {
-    using R = ApiResult<proxy::UpstreamRequest>;
+  ApiResult<http::UpstreamRequest> buildRequest(const ProxyCall& call,
+                                                const Target& target) const override {
+    using R = ApiResult<http::UpstreamRequest>;
     const Json& in = *call.body;
-    proxy::UpstreamRequest req;
+    http::UpstreamRequest req;
     req.url = resolveUrl(target, kDefaultUrl, call);
     req.headers = jsonRequestHeaders(call.stream);
     req.headers.push_back({"anthropic-version", target.options.anthropic_version.empty()

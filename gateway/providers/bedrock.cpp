@@ -55,7 +55,7 @@ sigv4::Credentials credentialsOf(const Target& t) {
   return {env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY"), env("AWS_SESSION_TOKEN")};
 }
 
-std::string origin(const proxy::ParsedUrl& u) {
+std::string origin(const http::ParsedUrl& u) {
   const bool default_port =
       (u.scheme == "http" && u.port == 80) || (u.scheme == "https" && u.port == 443);
   const bool ipv6 = u.host.find(':') != std::string::npos;
@@ -65,7 +65,7 @@ std::string origin(const proxy::ParsedUrl& u) {
 }
 
 // The Host header exactly as the upstream client writes it (proxy/upstream.cpp): it is signed.
-std::string hostHeader(const proxy::ParsedUrl& u) {
+std::string hostHeader(const http::ParsedUrl& u) {
   const bool ipv6 = u.host.find(':') != std::string::npos;
   std::string host = ipv6 ? "[" + u.host + "]" : u.host;
   if (u.port != (u.scheme == "https" ? 443 : 80)) host += ":" + std::to_string(u.port);
@@ -83,8 +83,8 @@ std::string buildUrl(const Target& t, const std::string& region, const std::stri
   const std::string encoded = sigv4::uriEncode(model);
   const std::string path = "/model/" + encoded + (stream ? "/converse-stream" : "/converse");
   const auto& o = t.options;
-  proxy::ParsedUrl u;
-  const bool has_url = !o.upstream_url.empty() && proxy::parseUrl(o.upstream_url, u);
+  http::ParsedUrl u;
+  const bool has_url = !o.upstream_url.empty() && http::parseUrl(o.upstream_url, u);
   const std::string base =
       has_url ? origin(u) : "https://bedrock-runtime." + region + ".amazonaws.com";
   if (!o.upstream_path.empty()) return base + replaceAll(o.upstream_path, "{model}", encoded);
@@ -149,9 +149,9 @@ class BedrockProvider : public Provider {
                             "assuming a role is not supported yet; use access keys");
   }
 
-  ApiResult<proxy::UpstreamRequest> buildRequest(const ProxyCall& call,
-                                                 const Target& t) const override {
-    using R = ApiResult<proxy::UpstreamRequest>;
+  ApiResult<http::UpstreamRequest> buildRequest(const ProxyCall& call,
+                                                const Target& t) const override {
+    using R = ApiResult<http::UpstreamRequest>;
     const std::string region = regionOf(t);
     if (region.empty())
       return R::failure(ApiError::internal(
@@ -165,7 +165,7 @@ class BedrockProvider : public Provider {
     if (call.model.empty() || call.model == "." || call.model == "..")
       return R::failure(ApiError::badRequest("invalid model name for provider bedrock", "model"));
 
-    proxy::UpstreamRequest req;
+    http::UpstreamRequest req;
     req.url = buildUrl(t, region, call.model, call.stream);
     if (call.route_type == RouteType::Preserve) {
       Json body = *call.body;
@@ -180,8 +180,8 @@ class BedrockProvider : public Provider {
         {"Accept", call.stream ? "application/vnd.amazon.eventstream" : "application/json"},
         {"Accept-Encoding", "identity"}};
 
-    proxy::ParsedUrl u;
-    if (!proxy::parseUrl(req.url, u))
+    http::ParsedUrl u;
+    if (!http::parseUrl(req.url, u))
       return R::failure(ApiError::internal("LLM request failed before proxying: bad URL"));
     sigv4::Request to_sign;
     to_sign.method = req.method;
@@ -236,7 +236,7 @@ class BedrockProvider : public Provider {
   }
 
   ApiError parseErrorResponse(int status, std::string_view body,
-                              const proxy::Headers& headers) const override {
+                              const http::Headers& headers) const override {
     ApiError err = parseError(status, body);
     for (const auto& h : headers) {
       if (h.name != "x-amzn-errortype" || h.value.empty()) continue;

@@ -343,11 +343,11 @@ class CohereProvider : public Provider {
   std::string_view name() const override { return kName; }
   bool supports(RouteType) const override { return true; }
 
-  ApiResult<proxy::UpstreamRequest> buildRequest(const ProxyCall& call,
-                                                 const Target& target) const override {
-    using R = ApiResult<proxy::UpstreamRequest>;
+  ApiResult<http::UpstreamRequest> buildRequest(const ProxyCall& call,
+                                                const Target& target) const override {
+    using R = ApiResult<http::UpstreamRequest>;
     const Json& in = *call.body;
-    proxy::UpstreamRequest req;
+    http::UpstreamRequest req;
     req.url =
         resolveUrl(target, call.route_type == RouteType::Embeddings ? kEmbedUrl : kChatUrl, call);
     req.headers = jsonRequestHeaders(call.stream);

@@ -206,11 +206,11 @@ class CohereV1Provider : public Provider {
   Framing framing(const Target&) const override { return Framing::NdJson; }
   bool supports(RouteType) const override { return true; }
 
-  ApiResult<proxy::UpstreamRequest> buildRequest(const ProxyCall& call,
-                                                 const Target& target) const override {
-    using R = ApiResult<proxy::UpstreamRequest>;
+  ApiResult<http::UpstreamRequest> buildRequest(const ProxyCall& call,
+                                                const Target& target) const override {
+    using R = ApiResult<http::UpstreamRequest>;
     const Json& in = *call.body;
-    proxy::UpstreamRequest req;
+    http::UpstreamRequest req;
     req.url = resolveUrl(target, target.options.upstream_url, call);
     req.headers = jsonRequestHeaders(call.stream);
     if (call.route_type == RouteType::Preserve) {

@@ -45,8 +45,8 @@ std::string resolveUrl(const Target& target, const std::string& default_url,
   std::string url = target.options.upstream_url.empty() ? default_url : target.options.upstream_url;
   const bool preserve = call.route_type == RouteType::Preserve;
   if (!target.options.upstream_path.empty() || preserve) {
-    proxy::ParsedUrl parsed;
-    if (proxy::parseUrl(url, parsed)) {
+    http::ParsedUrl parsed;
+    if (http::parseUrl(url, parsed)) {
       std::string path = !target.options.upstream_path.empty() ? target.options.upstream_path
                                                                : std::string(call.client_path);
       const bool default_port = (parsed.scheme == "http" && parsed.port == 80) ||
@@ -62,7 +62,7 @@ std::string resolveUrl(const Target& target, const std::string& default_url,
   return url;
 }
 
-proxy::Headers jsonRequestHeaders(bool stream) {
+http::Headers jsonRequestHeaders(bool stream) {
   return {{"Content-Type", "application/json"},
           {"Accept", stream ? "text/event-stream" : "application/json"},
           {"Accept-Encoding", "identity"}};

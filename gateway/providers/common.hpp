@@ -39,7 +39,7 @@ std::string serializeBody(nlohmann::json& body, const ProxyCall& call);
 std::string resolveUrl(const Target& target, const std::string& default_url, const ProxyCall& call);
 
 // Content-Type / Accept / Accept-Encoding for a JSON API.
-proxy::Headers jsonRequestHeaders(bool stream);
+http::Headers jsonRequestHeaders(bool stream);
 
 // Parses a 2xx JSON body; on failure a 502 naming the provider.
 Result<nlohmann::json, ApiError> parseUpstreamJson(std::string_view body,

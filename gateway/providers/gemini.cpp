@@ -77,7 +77,7 @@ std::string defaultBase(const Vertex& v) {
   return base;
 }
 
-std::string origin(const proxy::ParsedUrl& u) {
+std::string origin(const http::ParsedUrl& u) {
   const bool default_port =
       (u.scheme == "http" && u.port == 80) || (u.scheme == "https" && u.port == 443);
   const bool ipv6 = u.host.find(':') != std::string::npos;
@@ -102,8 +102,8 @@ std::string replaceAll(std::string s, std::string_view from, const std::string& 
 std::string buildUrl(const Target& t, const Vertex& v, const std::string& model_id,
                      std::string_view op, bool stream) {
   const auto& o = t.options;
-  proxy::ParsedUrl u;
-  const bool has_url = !o.upstream_url.empty() && proxy::parseUrl(o.upstream_url, u);
+  http::ParsedUrl u;
+  const bool has_url = !o.upstream_url.empty() && http::parseUrl(o.upstream_url, u);
   std::string url;
   if (!o.upstream_path.empty()) {
     url = (has_url ? origin(u) : defaultBase(v)) + replaceAll(o.upstream_path, "{model}", model_id);
@@ -166,12 +166,12 @@ class GeminiProvider : public Provider {
     }
   }
 
-  Result<proxy::UpstreamRequest, ApiError> buildRequest(const ProxyCall& call,
-                                                        const Target& t) const override {
-    using R = Result<proxy::UpstreamRequest, ApiError>;
+  Result<http::UpstreamRequest, ApiError> buildRequest(const ProxyCall& call,
+                                                       const Target& t) const override {
+    using R = Result<http::UpstreamRequest, ApiError>;
     const Json& in = *call.body;
     const Vertex vertex = vertexOf(t);
-    proxy::UpstreamRequest req;
+    http::UpstreamRequest req;
     req.headers = jsonRequestHeaders(call.stream);
     if (call.route_type == RouteType::Preserve) {
       req.url = resolveUrl(t, defaultBase(vertex), call);
@@ -192,15 +192,22 @@ class GeminiProvider : public Provider {
       req.body = serializeBody(*body, call);
     }
     if (t.cloud_auth.gcp_use_service_account) {
+      // The proxy refreshed the token (credentialSource) before calling us.
       auto source = token_sources_.get(serviceAccountJson(t));
-      Result<std::string> token =
-          source ? (*source)->token() : Result<std::string>::failure(source.error());
-      if (!token)
-        return R::failure(
-            ApiError::internal("LLM request failed before proxying: " + token.error()));
-      req.headers.push_back({"Authorization", "Bearer " + *token});
+      std::string token = source ? (*source)->cachedToken() : std::string();
+      if (token.empty())
+        return R::failure(ApiError::internal(
+            "LLM request failed before proxying: " +
+            (source ? std::string("no service-account access token") : source.error())));
+      req.headers.push_back({"Authorization", "Bearer " + token});
     }
     return req;
+  }
+
+  std::shared_ptr<CredentialSource> credentialSource(const Target& t) const override {
+    if (!t.cloud_auth.gcp_use_service_account) return nullptr;
+    auto source = token_sources_.get(serviceAccountJson(t));
+    return source ? *source : nullptr;
   }
 
   Result<ProviderReply, ApiError> parseResponse(const ProxyCall& call, std::string& raw,

@@ -21,8 +21,6 @@ using Json = nlohmann::json;
 using Clock = std::chrono::system_clock;
 
 constexpr long long kAssertionLifetimeSeconds = 3600;  // Google's maximum
-constexpr std::size_t kMaxTokenResponse = 64 * 1024;
-constexpr proxy::UpstreamTimeouts kTokenTimeouts{10000, 15000, 15000, 30000};
 
 EVP_PKEY* readPrivateKey(const std::string& pem) {
   BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
@@ -80,8 +78,8 @@ Result<ServiceAccount> parseServiceAccount(std::string_view json_text) {
   }
   // Google's key files always carry token_uri; older ones may not, and this is its value.
   if (sa.token_uri.empty()) sa.token_uri = "https://oauth2.googleapis.com/token";
-  proxy::ParsedUrl url;
-  if (!proxy::parseUrl(sa.token_uri, url))
+  http::ParsedUrl url;
+  if (!http::parseUrl(sa.token_uri, url))
     return Result<ServiceAccount>::failure("service account token_uri is not an http(s) URL");
   return sa;
 }
@@ -164,57 +162,51 @@ AccessTokenSource::~AccessTokenSource() {
   EVP_PKEY_free(key_);
 }
 
-Result<std::string> AccessTokenSource::token() {
-  const auto now = Clock::now();
-  {
-    std::lock_guard lock(mutex_);
-    if (!token_.empty() && now + kRefreshMargin < expires_at_) return token_;
-  }
-  // The exchange runs without the lock: a slow token endpoint must not hold up requests that
-  // could use a token another thread is about to store.
-  Clock::time_point expires_at;
-  auto fresh = fetch(now, expires_at);
-  if (!fresh) return fresh;
+bool AccessTokenSource::fresh() const {
   std::lock_guard lock(mutex_);
-  token_ = *fresh;
-  expires_at_ = expires_at;
-  return fresh;
+  return !token_.empty() && Clock::now() + kRefreshMargin < expires_at_;
 }
 
-Result<std::string> AccessTokenSource::fetch(Clock::time_point now, Clock::time_point& expires_at) {
-  using R = Result<std::string>;
+std::string AccessTokenSource::cachedToken() const {
+  std::lock_guard lock(mutex_);
+  return token_;
+}
+
+Result<http::UpstreamRequest> AccessTokenSource::refreshRequest() const {
   const long long iat =
-      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+      std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch()).count();
   auto jwt = signJwt(account_, key_, iat);
-  if (!jwt) return jwt;
-  proxy::UpstreamRequest req;
+  if (!jwt) return Result<http::UpstreamRequest>::failure(jwt.error());
+  http::UpstreamRequest req;
   req.url = account_.token_uri;
   req.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
                  {"Accept", "application/json"}};
   req.body = "grant_type=" + formEncode("urn:ietf:params:oauth:grant-type:jwt-bearer") +
              "&assertion=" + formEncode(*jwt);
-  auto sent = client_.send(req, kTokenTimeouts);
-  if (!sent) return R::failure("token endpoint unreachable: " + sent.error().message);
-  std::string body;
-  if (!(*sent)->readAll(body, kMaxTokenResponse))
-    return R::failure("token endpoint answer could not be read");
+  return req;
+}
+
+// Two loops may refresh at once (harmless: both tokens are valid); the later one is kept.
+Status AccessTokenSource::acceptRefresh(int status, std::string_view body) {
+  const auto now = Clock::now();
   Json doc;
   const bool parsed = json::parse(body, doc) && doc.is_object();
-  const int status = (*sent)->status();
   if (status != 200) {
     std::string why = parsed ? doc.value("error_description", doc.value("error", "")) : "";
     if (why.empty()) why = snippet(body);
-    return R::failure("token endpoint returned HTTP " + std::to_string(status) +
-                      (why.empty() ? "" : ": " + why));
+    return Status::error("token endpoint returned HTTP " + std::to_string(status) +
+                         (why.empty() ? "" : ": " + why));
   }
   if (!parsed || !doc.contains("access_token") || !doc["access_token"].is_string() ||
       doc["access_token"].get_ref<const std::string&>().empty())
-    return R::failure("token endpoint answer has no access_token");
+    return Status::error("token endpoint answer has no access_token");
   long long expires_in = 3600;
   if (auto it = doc.find("expires_in"); it != doc.end() && it->is_number())
     expires_in = it->get<long long>();
-  expires_at = now + std::chrono::seconds(expires_in);
-  return doc["access_token"].get<std::string>();
+  std::lock_guard lock(mutex_);
+  token_ = doc["access_token"].get<std::string>();
+  expires_at_ = now + std::chrono::seconds(expires_in);
+  return {};
 }
 
 Result<std::shared_ptr<AccessTokenSource>> TokenSources::get(const std::string& json_text) {

@@ -1,12 +1,13 @@
 // Google service-account credentials for Vertex AI: an OAuth2 access token minted from the
 // account's JSON key with the JWT bearer flow
 // (https://developers.google.com/identity/protocols/oauth2/service-account#httprest).
-// This is the one piece of the gemini provider that does I/O (the token exchange); it lives
-// here, behind a small class, so the translators stay pure.
+// The token exchange is the one piece of the gemini provider that needs I/O: the class builds
+// the exchange request and reads its answer, and the proxy performs it on its event loop
+// (providers never touch sockets).
 //
 // Thread-safety: ServiceAccount and the free functions are plain values / pure.
 // AccessTokenSource is thread-safe: a mutex guards only the cached token (read or replace),
-// never the token exchange itself, so two threads may refresh at once (harmless: both tokens
+// never the token exchange itself, so two loops may refresh at once (harmless: both tokens
 // are valid). TokenSources is thread-safe (a mutex around its map).
 #pragma once
 
@@ -20,7 +21,8 @@
 #include <string_view>
 
 #include "core/result.hpp"
-#include "proxy/upstream.hpp"
+#include "http/message.hpp"
+#include "providers/provider.hpp"
 
 namespace aigw::providers::gcp {
 
@@ -45,7 +47,7 @@ std::string base64UrlEncode(std::string_view bytes);
 // Claims: iss = client_email, scope = cloud-platform, aud = token_uri, iat, exp = iat + 3600.
 Result<std::string> signJwt(const ServiceAccount& account, EVP_PKEY* key, long long issued_at);
 
-class AccessTokenSource {
+class AccessTokenSource : public CredentialSource {
  public:
   // Parses the key file and the PEM key now, so a bad credential is a config error.
   static Result<std::shared_ptr<AccessTokenSource>> create(std::string_view service_account_json);
@@ -53,19 +55,20 @@ class AccessTokenSource {
   AccessTokenSource(const AccessTokenSource&) = delete;
   AccessTokenSource& operator=(const AccessTokenSource&) = delete;
 
-  // A valid access token: the cached one, or a fresh one from token_uri.
-  Result<std::string> token();
+  // CredentialSource: the proxy refreshes the token through token_uri when it is not fresh.
+  bool fresh() const override;
+  Result<http::UpstreamRequest> refreshRequest() const override;
+  Status acceptRefresh(int status, std::string_view body) override;
+  // The current token (empty before the first refresh).
+  std::string cachedToken() const;
   const ServiceAccount& account() const { return account_; }
 
  private:
   AccessTokenSource(ServiceAccount account, EVP_PKEY* key);
-  Result<std::string> fetch(std::chrono::system_clock::time_point now,
-                            std::chrono::system_clock::time_point& expires_at);
 
   ServiceAccount account_;
-  EVP_PKEY* key_;  // owned; only read after construction
-  proxy::UpstreamClient client_;
-  std::mutex mutex_;  // guards token_ and expires_at_ only
+  EVP_PKEY* key_;             // owned; only read after construction
+  mutable std::mutex mutex_;  // guards token_ and expires_at_ only
   std::string token_;
   std::chrono::system_clock::time_point expires_at_{};
 };

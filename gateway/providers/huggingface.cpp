@@ -240,16 +240,16 @@ class HuggingFaceProvider : public OpenAICompatProvider {
   void checkTarget(const Target&, RouteType,
                    std::vector<std::pair<std::string, std::string>>&) const override {}
 
-  ApiResult<proxy::UpstreamRequest> buildRequest(const ProxyCall& call,
-                                                 const Target& t) const override {
-    using R = ApiResult<proxy::UpstreamRequest>;
+  ApiResult<http::UpstreamRequest> buildRequest(const ProxyCall& call,
+                                                const Target& t) const override {
+    using R = ApiResult<http::UpstreamRequest>;
     const std::string model_url = std::string(kRouter) + "/hf-inference/models/" + call.model;
     const bool native =
         call.route_type == RouteType::Completions || call.route_type == RouteType::Embeddings;
     if (native && !validModel(call.model))
       return R::failure(
           ApiError::badRequest("invalid model name for provider huggingface", "model"));
-    proxy::UpstreamRequest req;
+    http::UpstreamRequest req;
     if (call.route_type == RouteType::Completions) {
       auto body = textGenerationBody(*call.body, t, call.stream);
       if (!body) return R::failure(body.error());

@@ -117,10 +117,10 @@ class Llama2RawProvider : public Provider {
   std::string_view name() const override { return "llama2"; }
   bool supports(RouteType t) const override { return t != RouteType::Embeddings; }
 
-  Result<proxy::UpstreamRequest, ApiError> buildRequest(const ProxyCall& call,
-                                                        const Target& target) const override {
+  Result<http::UpstreamRequest, ApiError> buildRequest(const ProxyCall& call,
+                                                       const Target& target) const override {
     const Json& in = *call.body;
-    proxy::UpstreamRequest req;
+    http::UpstreamRequest req;
     req.url = resolveUrl(target, "", call);
     req.headers = jsonRequestHeaders(call.stream);
     Json body = Json::object();

@@ -4,7 +4,6 @@
 // Options (model.options.mock): reply (fixed text), latency_ms (before the first byte),
 // tokens_per_second (0 = as fast as possible).
 #include <chrono>
-#include <thread>
 
 #include "core/json.hpp"
 #include "providers/builtin.hpp"
@@ -39,45 +38,17 @@ long long countWords(const std::string& s) {
   return n;
 }
 
-// Serves a precomputed list of body pieces, optionally paced.
-class MockResponse : public proxy::UpstreamResponse {
- public:
-  MockResponse(std::vector<std::string> pieces, bool stream, int latency_ms,
-               double tokens_per_second)
-      : pieces_(std::move(pieces)),
-        latency_ms_(latency_ms),
-        interval_(tokens_per_second > 0
-                      ? std::chrono::microseconds(static_cast<long long>(1e6 / tokens_per_second))
-                      : std::chrono::microseconds(0)) {
-    headers_.push_back({"content-type", stream ? "text/event-stream" : "application/json"});
-  }
-  int status() const override { return status_; }
-  MockResponse& withStatus(int status) {
-    status_ = status;
-    return *this;
-  }
-  const proxy::Headers& headers() const override { return headers_; }
-  const proxy::UpstreamError& error() const override { return error_; }
-  bool read(std::string& out) override {
-    if (next_ >= pieces_.size()) return false;
-    // Simulated model latency, not synchronisation: the mock stands in for a slow upstream.
-    if (next_ == 0 && latency_ms_ > 0)
-      std::this_thread::sleep_for(std::chrono::milliseconds(latency_ms_));
-    else if (next_ > 0 && interval_.count() > 0)
-      std::this_thread::sleep_for(interval_);
-    out += pieces_[next_++];
-    return true;
-  }
-
- private:
-  std::vector<std::string> pieces_;
-  std::size_t next_ = 0;
-  int latency_ms_;
-  std::chrono::microseconds interval_;
-  proxy::Headers headers_;
-  proxy::UpstreamError error_;
-  int status_ = 200;
-};
+// A precomputed answer, paced by the proxy's event loop like a real upstream's stream.
+LocalReply reply(std::vector<std::string> pieces, bool stream, int latency_ms,
+                 double tokens_per_second) {
+  LocalReply r;
+  r.headers.push_back({"content-type", stream ? "text/event-stream" : "application/json"});
+  r.pieces = std::move(pieces);
+  r.first_delay_ms = latency_ms;
+  if (tokens_per_second > 0)
+    r.interval = std::chrono::microseconds(static_cast<long long>(1e6 / tokens_per_second));
+  return r;
+}
 
 class MockProvider : public OpenAICompatProvider {
  public:
@@ -92,8 +63,8 @@ class MockProvider : public OpenAICompatProvider {
   void checkTarget(const Target&, RouteType,
                    std::vector<std::pair<std::string, std::string>>&) const override {}
 
-  Result<proxy::UpstreamRequest, ApiError> buildRequest(const ProxyCall& call,
-                                                        const Target& target) const override {
+  Result<http::UpstreamRequest, ApiError> buildRequest(const ProxyCall& call,
+                                                       const Target& target) const override {
     auto req = OpenAICompatProvider::buildRequest(call, target);
     if (!req) return req;
     // The mock reads its behaviour from the request itself, so pass its options along.
@@ -102,24 +73,22 @@ class MockProvider : public OpenAICompatProvider {
     return req;
   }
 
-  std::unique_ptr<proxy::UpstreamResponse> localExchange(
-      const proxy::UpstreamRequest& req) const override {
+  std::optional<LocalReply> localExchange(const http::UpstreamRequest& req) const override {
     // A body the mock cannot read (possible with route_type preserve, which skips the checks)
     // is answered like a real upstream would: a 400, never an exception.
     try {
       return answer(req);
     } catch (const std::exception&) {
-      auto bad = std::make_unique<MockResponse>(
-          std::vector<std::string>{
-              R"({"error":{"message":"the mock provider cannot read this request body","type":"invalid_request_error"}})"},
+      LocalReply bad = reply(
+          {R"({"error":{"message":"the mock provider cannot read this request body","type":"invalid_request_error"}})"},
           false, 0, 0);
-      bad->withStatus(400);
+      bad.status = 400;
       return bad;
     }
   }
 
  private:
-  std::unique_ptr<proxy::UpstreamResponse> answer(const proxy::UpstreamRequest& req) const {
+  LocalReply answer(const http::UpstreamRequest& req) const {
     Json body, opts = Json::object();
     json::parse(req.body, body);
     for (const auto& h : req.headers)
@@ -146,8 +115,7 @@ class MockProvider : public OpenAICompatProvider {
                   {"data", std::move(data)},
                   {"model", model},
                   {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}};
-      return std::make_unique<MockResponse>(std::vector<std::string>{json::dump(out)}, false,
-                                            latency, 0);
+      return reply({json::dump(out)}, false, latency, 0);
     }
 
     const bool completions = req.url.find("/v1/completions") != std::string::npos;
@@ -162,19 +130,19 @@ class MockProvider : public OpenAICompatProvider {
         if (m.value("role", "") == "user") last_user = t;
       }
     }
-    std::string reply = opts.value("reply", "");
-    if (reply.empty()) {
+    std::string text = opts.value("reply", "");
+    if (text.empty()) {
       if (last_user.size() > 200) last_user = last_user.substr(0, 200) + "...";
-      reply = "This is a mock answer from aigw (no real model was called). You said: " + last_user;
+      text = "This is a mock answer from aigw (no real model was called). You said: " + last_user;
     }
-    auto words = splitWords(reply);
+    auto words = splitWords(text);
     long long max_tokens = body.value("max_tokens", 0LL);
     std::string finish = "stop";
     if (max_tokens > 0 && static_cast<long long>(words.size()) > max_tokens) {
       words.resize(max_tokens);
       finish = "length";
-      reply.clear();
-      for (auto& w : words) reply += w;
+      text.clear();
+      for (auto& w : words) text += w;
     }
     const long long prompt_tokens = countWords(prompt_text);
     const long long completion_tokens = static_cast<long long>(words.size());
@@ -187,17 +155,16 @@ class MockProvider : public OpenAICompatProvider {
     if (!stream) {
       Json choice = {{"index", 0}, {"finish_reason", finish}, {"logprobs", nullptr}};
       if (completions)
-        choice["text"] = reply;
+        choice["text"] = text;
       else
-        choice["message"] = {{"role", "assistant"}, {"content", reply}};
+        choice["message"] = {{"role", "assistant"}, {"content", text}};
       Json out = {{"id", id},
                   {"object", completions ? "text_completion" : "chat.completion"},
                   {"created", created},
                   {"model", model},
                   {"choices", Json::array({std::move(choice)})},
                   {"usage", usage}};
-      return std::make_unique<MockResponse>(std::vector<std::string>{json::dump(out)}, false,
-                                            latency, 0);
+      return reply({json::dump(out)}, false, latency, 0);
     }
     std::vector<std::string> events;
     auto event = [&](Json choice, bool with_usage) {
@@ -225,7 +192,7 @@ class MockProvider : public OpenAICompatProvider {
     const auto& so = body.value("stream_options", Json::object());
     if (so.is_object() && so.value("include_usage", false)) event(Json(), true);
     events.push_back("data: [DONE]\n\n");
-    return std::make_unique<MockResponse>(std::move(events), true, latency, tps);
+    return reply(std::move(events), true, latency, tps);
   }
 };
 

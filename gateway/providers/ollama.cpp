@@ -181,11 +181,11 @@ class OllamaProvider : public Provider {
                           "must set 'model.options.upstream_url' for self-hosted providers/models");
   }
 
-  Result<proxy::UpstreamRequest, ApiError> buildRequest(const ProxyCall& call,
-                                                        const Target& target) const override {
-    using R = Result<proxy::UpstreamRequest, ApiError>;
+  Result<http::UpstreamRequest, ApiError> buildRequest(const ProxyCall& call,
+                                                       const Target& target) const override {
+    using R = Result<http::UpstreamRequest, ApiError>;
     const Json& in = *call.body;
-    proxy::UpstreamRequest req;
+    http::UpstreamRequest req;
     const char* path = call.route_type == RouteType::Completions  ? "/api/generate"
                        : call.route_type == RouteType::Embeddings ? "/api/embed"
                                                                   : "/api/chat";

@@ -44,9 +44,9 @@ void OpenAICompatProvider::checkTarget(
   }
 }
 
-Result<proxy::UpstreamRequest, ApiError> OpenAICompatProvider::buildRequest(
+Result<http::UpstreamRequest, ApiError> OpenAICompatProvider::buildRequest(
     const ProxyCall& call, const Target& target) const {
-  proxy::UpstreamRequest req;
+  http::UpstreamRequest req;
   req.url = resolveUrl(target, defaultUrl(target, call.route_type), call);
   req.headers = jsonRequestHeaders(call.stream);
   if (call.route_type == RouteType::Preserve) {

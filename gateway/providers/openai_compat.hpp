@@ -27,8 +27,8 @@ class OpenAICompatProvider : public Provider {
   bool supports(RouteType type) const override;
   void checkTarget(const Target&, RouteType,
                    std::vector<std::pair<std::string, std::string>>& errors) const override;
-  Result<proxy::UpstreamRequest, ApiError> buildRequest(const ProxyCall&,
-                                                        const Target&) const override;
+  Result<http::UpstreamRequest, ApiError> buildRequest(const ProxyCall&,
+                                                       const Target&) const override;
   Result<ProviderReply, ApiError> parseResponse(const ProxyCall&, std::string& body,
                                                 const Target&) const override;
   std::unique_ptr<StreamDecoder> newStreamDecoder(const ProxyCall&, const Target&) const override;

@@ -7,15 +7,17 @@
 // A StreamDecoder is created per upstream stream and used by one thread only.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/api_error.hpp"
 #include "core/result.hpp"
-#include "proxy/upstream.hpp"
+#include "http/message.hpp"
 
 namespace aigw::providers {
 
@@ -91,6 +93,28 @@ struct ProviderReply {
   Usage usage;
 };
 
+// An in-process answer (the mock provider): the body in pieces, each after a delay, so the
+// proxy can play it out on its event loop like a real upstream's stream.
+struct LocalReply {
+  int status = 200;
+  http::Headers headers;
+  std::vector<std::string> pieces;
+  int first_delay_ms = 0;                 // before the first piece
+  std::chrono::microseconds interval{0};  // between later pieces
+};
+
+// A credential a provider mints over the network (Vertex AI service-account tokens). The proxy
+// keeps it fresh before it builds a request: when fresh() is false it sends refreshRequest()
+// upstream and hands the answer to acceptRefresh(). buildRequest then reads the cached value.
+// Thread-safety: implementations are shared by all loops and must be thread-safe.
+class CredentialSource {
+ public:
+  virtual ~CredentialSource() = default;
+  virtual bool fresh() const = 0;
+  virtual Result<http::UpstreamRequest> refreshRequest() const = 0;
+  virtual Status acceptRefresh(int status, std::string_view body) = 0;
+};
+
 // Receives OpenAI-shaped stream chunks (JSON text, without the "data: " framing).
 class ChunkSink {
  public:
@@ -124,8 +148,8 @@ class Provider {
   virtual void checkTarget(const Target&, RouteType,
                            std::vector<std::pair<std::string, std::string>>&) const {}
 
-  virtual Result<proxy::UpstreamRequest, ApiError> buildRequest(const ProxyCall&,
-                                                                const Target&) const = 0;
+  virtual Result<http::UpstreamRequest, ApiError> buildRequest(const ProxyCall&,
+                                                               const Target&) const = 0;
   // Translates a 2xx body; `body` may be moved from.
   virtual Result<ProviderReply, ApiError> parseResponse(const ProxyCall&, std::string& body,
                                                         const Target&) const = 0;
@@ -136,14 +160,17 @@ class Provider {
   // The same with the response headers, for providers that put the error type there
   // (Bedrock's x-amzn-ErrorType); the proxy calls this one.
   virtual ApiError parseErrorResponse(int status, std::string_view body,
-                                      const proxy::Headers& headers) const {
+                                      const http::Headers& headers) const {
     (void)headers;
     return parseError(status, body);
   }
 
-  // An in-process answer instead of an HTTP exchange (the mock provider); null = go upstream.
-  virtual std::unique_ptr<proxy::UpstreamResponse> localExchange(
-      const proxy::UpstreamRequest&) const {
+  // An in-process answer instead of an HTTP exchange (the mock provider); none = go upstream.
+  virtual std::optional<LocalReply> localExchange(const http::UpstreamRequest&) const {
+    return std::nullopt;
+  }
+  // A credential the proxy must keep fresh before buildRequest (null = none).
+  virtual std::shared_ptr<CredentialSource> credentialSource(const Target&) const {
     return nullptr;
   }
 };

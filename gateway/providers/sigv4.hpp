@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "proxy/upstream.hpp"
+#include "http/message.hpp"
 
 namespace aigw::providers::sigv4 {
 
@@ -28,8 +28,8 @@ struct Request {
   // The path exactly as it goes on the wire (already percent-encoded once by the caller). The
   // canonical URI encodes it once more, as every AWS service but S3 expects.
   std::string path = "/";
-  std::string query;       // raw query string without '?', may be empty
-  proxy::Headers headers;  // headers to sign; must include Host
+  std::string query;      // raw query string without '?', may be empty
+  http::Headers headers;  // headers to sign; must include Host
   std::string_view payload;
 };
 
@@ -42,7 +42,7 @@ struct Signed {
   std::string authorization;   // the Authorization header value
   // What the caller adds to the request: X-Amz-Date, X-Amz-Security-Token (with a session
   // token) and Authorization.
-  proxy::Headers headers;
+  http::Headers headers;
 };
 
 // Signs `request` for `service` in `region` at time `now`. X-Amz-Date (and X-Amz-Security-Token)

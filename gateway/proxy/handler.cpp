@@ -6,7 +6,11 @@
 #include "observability/metrics.hpp"
 #include "observability/record.hpp"
 #include "plugins/plugin.hpp"
+#include "proxy/ai_request.hpp"
+#include "proxy/credentials.hpp"
 #include "proxy/framing.hpp"
+#include "proxy/llm_call.hpp"
+#include "proxy/local_response.hpp"
 #include "proxy/pipeline.hpp"
 #include "proxy/redact.hpp"
 #include "proxy/request_context.hpp"
@@ -24,259 +28,263 @@ ApiError fromUpstreamFailure(const UpstreamError& e, std::string_view provider) 
                                             : ApiError::badGateway(std::move(what));
 }
 
-// Writes OpenAI chunks to the client as SSE events. Events decoded from one upstream read go
-// out in one socket write: each still leaves as soon as the upstream sent it, without a
-// syscall and a client wake-up per event.
+// Collects OpenAI chunks as SSE events; the events decoded from one upstream read leave in one
+// client write, each still as soon as the upstream sent it.
 class SseSink : public providers::ChunkSink {
  public:
-  explicit SseSink(httplib::DataSink& sink) : sink_(sink) {}
   bool emit(std::string_view chunk_json) override {
-    if (!alive_) return false;
     pending_.append("data: ");
     pending_.append(chunk_json);
     pending_.append("\n\n");
-    ++events_;
     return true;
   }
   void raw(std::string_view bytes) { pending_.append(bytes); }
-  // Sends what is pending; false once the client has gone.
-  bool flush() {
-    if (alive_ && !pending_.empty()) {
-      alive_ = sink_.write(pending_.data(), pending_.size());
-      flushed_ = true;
-    }
-    pending_.clear();
-    return alive_;
-  }
-  bool alive() const { return alive_; }
-  bool flushedAny() const { return flushed_; }
+  std::string& pending() { return pending_; }
 
  private:
-  httplib::DataSink& sink_;
   std::string pending_;
-  std::size_t events_ = 0;
-  bool alive_ = true;
-  bool flushed_ = false;
 };
 
-// Everything a streamed answer needs after the handler has returned.
-struct StreamState {
-  std::unique_ptr<RequestContext> ctx;
-  std::unique_ptr<UpstreamResponse> upstream;
-  std::unique_ptr<providers::StreamDecoder> decoder;
-  std::unique_ptr<Framer> framer;
-  std::vector<const config::PluginInstance*> chain;
-  const ProxyHandler* handler = nullptr;
-};
-
-// Pumps upstream bytes -> framer -> decoder -> client until the stream ends, fails or the
-// client goes away (then the upstream connection is dropped, which cancels the call).
-bool pumpStream(StreamState& st, httplib::DataSink& sink) {
-  SseSink out(sink);
-  // Plugins' chunk phase, only when one of them wants chunks (else chunks are not parsed).
-  std::optional<ChunkPhase> phase;
-  if (chunkPhaseNeeded(*st.ctx, st.chain)) phase.emplace(*st.ctx, st.chain, out);
-  providers::ChunkSink& chunks = phase ? static_cast<providers::ChunkSink&>(*phase) : out;
-  auto on_event = [&](std::string_view event, std::string_view data) -> Status {
-    return st.decoder->onEvent(event, data, chunks);
-  };
-  auto flush = [&] {
-    const bool ok = out.flush();
-    if (st.ctx->first_byte_ms < 0 && out.flushedAny())
-      st.ctx->first_byte_ms = std::chrono::duration<double, std::milli>(
-                                  std::chrono::steady_clock::now() - st.ctx->started)
-                                  .count();
-    return ok;
-  };
-  std::string chunk;
-  Status status;
-  while (status && !(phase && phase->ended())) {
-    chunk.clear();
-    if (!st.upstream->read(chunk)) break;
-    status = st.framer->feed(chunk, on_event);
-    if (!flush()) {
-      st.ctx->outcome = "client disconnected";
-      return false;  // dropping the upstream response closes its connection: the call is cancelled
-    }
-  }
-  if (status && st.upstream->error().kind != UpstreamFailure::None) {
-    status = Status::error("upstream " + st.ctx->ai->provider_name + ": " +
-                           st.upstream->error().message);
-  }
-  if (phase && phase->ended()) {
-    // A plugin ended the stream: its error is the last event; the upstream is dropped.
-    st.ctx->usage = st.decoder->usage();
-    st.ctx->outcome = st.ctx->error->message;
-    out.raw(errorEvent(st.ctx->error->message, st.ctx->error->type.c_str()));
-    if (!flush()) return false;
-    sink.done();
-    return true;
-  }
-  if (status) status = st.framer->finish(on_event);
-  if (status) status = st.decoder->onEnd(chunks);
-  st.ctx->usage = st.decoder->usage();
-  if (!status) {
-    st.ctx->outcome = status.message();
-    out.raw(errorEvent(status.message(), "upstream_error"));
-  } else {
-    out.raw("data: [DONE]\n\n");
-  }
-  if (!flush()) {
-    st.ctx->outcome = "client disconnected";
-    return false;
-  }
-  sink.done();
-  return true;
+void addModelHeader(http::Headers& headers, const AiCall& ai) {
+  if (ai.model_name_header)
+    headers.push_back({"X-Kong-LLM-Model", ai.provider_name + "/" + ai.call.model});
 }
 
-void setModelHeader(httplib::Response& res, const AiCall& ai) {
-  if (ai.model_name_header)
-    res.set_header("X-Kong-LLM-Model", ai.provider_name + "/" + ai.call.model);
+// The smallest body limit a plugin of the route sets (ai-proxy's max_request_body_size), or
+// 0 when none does.
+std::size_t routeBodyLimit(const Chain& chain) {
+  std::size_t limit = 0;
+  for (const auto* p : chain) {
+    const std::size_t own = p->impl->maxRequestBody();
+    if (own > 0 && (limit == 0 || own < limit)) limit = own;
+  }
+  return limit;
+}
+
+double msSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
 }
 
 }  // namespace
 
-void writeError(httplib::Response& res, const ApiError& error) {
-  res.status = error.status;
+http::Headers errorHeaders(const ApiError& error) {
+  http::Headers headers;
   if (error.retry_after_seconds >= 0)
-    res.set_header("Retry-After", std::to_string(error.retry_after_seconds));
-  res.set_content(error.toJson(), "application/json");
+    headers.push_back({"Retry-After", std::to_string(error.retry_after_seconds)});
+  return headers;
 }
 
-void ProxyHandler::fail(RequestContext& ctx, httplib::Response& res,
-                        const std::vector<const config::PluginInstance*>& chain,
-                        const ApiError& error) const {
-  writeError(res, error);
+// GCC 12 miscompiles temporaries with destructors inside a co_await expression (destroyed
+// twice when a conditional picks them), so errors are built as named values before awaiting.
+net::Task<void> ProxyHandler::fail(RequestContext& ctx, net::Exchange& exchange,
+                                   const Chain& chain, const ApiError& error) const {
+  http::Headers headers = errorHeaders(error);
+  for (const auto& h : ctx.response_headers) headers.push_back(h);
   ctx.outcome = error.message;
+  const std::string body = error.toJson();
+  co_await exchange.respond(error.status, headers, body);
   finish(ctx, chain, error.status);
 }
 
-void ProxyHandler::respond(RequestContext& ctx, httplib::Response& res,
-                           const std::vector<const config::PluginInstance*>& chain,
-                           Reply reply) const {
-  runResponse(ctx, chain, reply, llm_);
+net::Task<void> ProxyHandler::respond(RequestContext& ctx, net::Exchange& exchange,
+                                      const Chain& chain, const LlmCaller& llm,
+                                      Reply reply) const {
+  co_await runResponse(ctx, chain, reply, llm);
   if (ctx.error) {
-    fail(ctx, res, chain, *ctx.error);
-    return;
+    const ApiError error = *ctx.error;
+    co_await fail(ctx, exchange, chain, error);
+    co_return;
   }
-  res.status = reply.status;
   std::string content_type = "application/json";
   if (const std::string* ct = reply.header("content-type")) {
     content_type = *ct;
     reply.removeHeader("content-type");
   }
-  for (const auto& h : reply.headers) res.set_header(h.name.c_str(), h.value);
-  res.set_content(std::move(reply.body), content_type.c_str());
+  co_await exchange.respond(reply.status, reply.headers, reply.body, content_type);
   finish(ctx, chain, reply.status);
 }
 
-void ProxyHandler::finish(RequestContext& ctx,
-                          const std::vector<const config::PluginInstance*>& chain,
-                          int status) const {
+void ProxyHandler::finish(RequestContext& ctx, const Chain& chain, int status) const {
   ctx.status = status;
   runLog(ctx, chain);
   metrics_.record(ctx);
   if (access_log_) access_log_->push(observability::accessRecord(ctx));
 }
 
-void ProxyHandler::handle(const httplib::Request& req, httplib::Response& res) const {
-  auto ctx = std::make_unique<RequestContext>(req, store_.current());
-  const auto& cfg = *ctx->config;
-  const std::string host = req.get_header_value("Host");
-  ctx->route = cfg.router->match(req.method, host, req.path);
-  if (ctx->route < 0) {
-    fail(*ctx, res, cfg.global_plugins, ApiError::notFound("no Route matched with those values"));
-    return;
-  }
-  const auto& chain = cfg.route_plugins[static_cast<std::size_t>(ctx->route)];
-  runAccess(*ctx, chain, llm_);
-  if (ctx->error) {
-    fail(*ctx, res, chain, *ctx->error);
-    return;
-  }
-  if (ctx->reply) {
-    Reply reply = std::move(*ctx->reply);
-    ctx->reply.reset();
-    respond(*ctx, res, chain, std::move(reply));
-    return;
-  }
-  if (!ctx->ai) {
-    fail(*ctx, res, chain,
-         ApiError{503,
-                  "route has no ai-proxy plugin; aigw proxies AI routes only",
-                  "api_error",
-                  {},
-                  "no_upstream",
-                  -1});
-    return;
+net::Task<void> ProxyHandler::handle(net::Exchange& exchange) const {
+  RequestContext ctx(exchange.request(), store_.current());
+  const Chain* chain = &ctx.config->global_plugins;
+  std::optional<ApiError> error = co_await run(ctx, exchange, chain);
+  if (error) co_await fail(ctx, exchange, *chain, *error);
+}
+
+net::Task<std::optional<ApiError>> ProxyHandler::run(RequestContext& ctx, net::Exchange& exchange,
+                                                     const Chain*& chain_out) const {
+  const http::Request& req = exchange.request();
+  const auto& cfg = *ctx.config;
+  const std::string* host = http::findHeader(req.headers, "host");
+  ctx.route = cfg.router->match(req.method, host ? *host : std::string(), req.path);
+  if (ctx.route < 0) co_return ApiError::notFound("no Route matched with those values");
+  const Chain& chain = cfg.route_plugins[static_cast<std::size_t>(ctx.route)];
+  chain_out = &chain;
+
+  // The body is read only now that the route's limit is known: an oversized one is refused
+  // from its Content-Length, or as soon as its chunks pass the limit.
+  const std::size_t route_limit = routeBodyLimit(chain);
+  const net::BodyStatus body_status =
+      co_await exchange.readBody(route_limit > 0 ? route_limit : SIZE_MAX);
+  switch (body_status) {
+    case net::BodyStatus::Ok:
+      break;
+    case net::BodyStatus::TooLarge:
+      if (route_limit == 0) co_return ApiError::payloadTooLarge("request body too large");
+      co_return ApiError::payloadTooLarge("request body is larger than max_request_body_size (" +
+                                          std::to_string(route_limit) + " bytes)");
+    case net::BodyStatus::Invalid:
+      co_return ApiError::badRequest("malformed request body framing");
+    case net::BodyStatus::TimedOut:
+      co_return ApiError{408, "timed out reading the request body", "invalid_request_error", {},
+                         "request_timeout", -1};
+    case net::BodyStatus::Closed:
+      ctx.outcome = "client closed the connection while sending the body";
+      finish(ctx, chain, 499);
+      co_return std::nullopt;
   }
 
-  AiCall& ai = *ctx->ai;
-  std::unique_ptr<UpstreamResponse> up = ai.provider->localExchange(ai.upstream);
-  if (!up) {
-    auto sent = client_.send(ai.upstream, ai.timeouts);
-    if (!sent) {
-      fail(*ctx, res, chain, fromUpstreamFailure(sent.error(), ai.provider_name));
-      return;
-    }
+  const LoopClients& clients = clients_[exchange.loop()];
+  const LoopLlmCaller llm(*clients.verified, *clients.unverified, exchange.executor());
+  co_await runAccess(ctx, chain, llm);
+  if (ctx.error) co_return *ctx.error;
+  if (ctx.reply) {
+    Reply reply = std::move(*ctx.reply);
+    ctx.reply.reset();
+    co_await respond(ctx, exchange, chain, llm, std::move(reply));
+    co_return std::nullopt;
+  }
+  if (!ctx.ai)
+    co_return ApiError{503,           "route has no ai-proxy plugin; aigw proxies AI routes only",
+                       "api_error",   {},
+                       "no_upstream", -1};
+
+  AiCall& ai = *ctx.ai;
+  UpstreamClient& client = *clients.verified;
+  if (auto source = ai.provider->credentialSource(*ai.target)) {
+    std::optional<ApiError> refused = co_await refreshCredential(*source, client, ai.provider_name);
+    if (refused) co_return refused;
+  }
+  auto request = buildAiRequest(ai, req);
+  if (!request) co_return request.error();
+
+  std::unique_ptr<UpstreamResponse> up;
+  if (auto local = ai.provider->localExchange(*request)) {
+    up = playLocalReply(std::move(*local), exchange.executor());
+  } else {
+    auto sent = co_await client.send(*request, ai.timeouts);
+    if (!sent) co_return fromUpstreamFailure(sent.error(), ai.provider_name);
     up = std::move(*sent);
   }
 
   const int status = up->status();
   if (status < 200 || status > 299) {
     std::string body;
-    up->readAll(body, kMaxErrorBody);
-    ApiError e = redactUpstreamError(ai.provider->parseErrorResponse(status, body, up->headers()),
-                                     ai, status, body);
-    if (auto ra = up->header("retry-after"); !ra.empty()) res.set_header("Retry-After", ra);
-    fail(*ctx, res, chain, e);
-    return;
+    co_await up->readAll(body, kMaxErrorBody);
+    if (auto ra = up->header("retry-after"); !ra.empty())
+      ctx.response_headers.push_back({"Retry-After", ra});
+    co_return redactUpstreamError(ai.provider->parseErrorResponse(status, body, up->headers()),
+                                  ai, *request, status, body);
   }
 
-  if (!ai.call.stream) {
-    std::string body;
-    if (!up->readAll(body, kMaxResponseBody)) {
-      fail(*ctx, res, chain,
-           up->error().kind == UpstreamFailure::None
-               ? ApiError::badGateway("upstream " + ai.provider_name + " response exceeds " +
-                                      std::to_string(kMaxResponseBody) + " bytes")
-               : fromUpstreamFailure(up->error(), ai.provider_name));
-      return;
-    }
-    auto reply = ai.provider->parseResponse(ai.call, body, *ai.target);
-    if (!reply) {
-      fail(*ctx, res, chain, reply.error());
-      return;
-    }
-    ctx->usage = reply->usage;
-    Reply answer{200, {{"Content-Type", "application/json"}}, std::move(reply->body)};
-    if (ai.model_name_header)
-      answer.headers.push_back({"X-Kong-LLM-Model", ai.provider_name + "/" + ai.call.model});
-    for (const auto& h : ctx->response_headers) answer.headers.push_back(h);
-    respond(*ctx, res, chain, std::move(answer));
-    return;
+  if (ai.call.stream) {
+    co_await stream(ctx, exchange, chain, std::move(up));
+    co_return std::nullopt;
   }
+  std::string body;
+  const bool complete = co_await up->readAll(body, kMaxResponseBody);
+  if (!complete) {
+    if (up->error().kind != UpstreamFailure::None)
+      co_return fromUpstreamFailure(up->error(), ai.provider_name);
+    co_return ApiError::badGateway("upstream " + ai.provider_name + " response exceeds " +
+                                   std::to_string(kMaxResponseBody) + " bytes");
+  }
+  up.reset();  // the connection goes back to the pool before the client write
+  auto translated = ai.provider->parseResponse(ai.call, body, *ai.target);
+  if (!translated) co_return translated.error();
+  ctx.usage = translated->usage;
+  Reply answer{200, {{"Content-Type", "application/json"}}, std::move(translated->body)};
+  addModelHeader(answer.headers, ai);
+  for (const auto& h : ctx.response_headers) answer.headers.push_back(h);
+  co_await respond(ctx, exchange, chain, llm, std::move(answer));
+  co_return std::nullopt;
+}
 
-  setModelHeader(res, ai);
-  for (const auto& h : ctx->response_headers) res.set_header(h.name.c_str(), h.value);
-  res.set_header("Cache-Control", "no-cache");
-  res.set_header("X-Accel-Buffering", "no");
-  auto st = std::make_shared<StreamState>();
-  st->handler = this;
-  st->decoder = ai.provider->newStreamDecoder(ai.call, *ai.target);
-  st->framer = newFramer(ai.provider->framing(*ai.target));
-  st->upstream = std::move(up);
-  st->chain = chain;
-  st->ctx = std::move(ctx);
-  res.status = 200;
-  res.set_chunked_content_provider(
-      "text/event-stream",
-      [st](std::size_t, httplib::DataSink& sink) { return pumpStream(*st, sink); },
-      [st](bool) {
-        // The upstream connection is released here, on the worker thread, after the last write.
-        st->upstream.reset();
-        st->handler->finish(*st->ctx, st->chain, 200);
-      });
+// Pumps upstream bytes -> framer -> decoder -> (chunk phase) -> client until the stream ends,
+// fails or the client goes away (then the upstream response is dropped, which closes its
+// connection: the call is cancelled).
+net::Task<void> ProxyHandler::stream(RequestContext& ctx, net::Exchange& exchange,
+                                     const Chain& chain,
+                                     std::unique_ptr<UpstreamResponse> up) const {
+  const AiCall& ai = *ctx.ai;
+  http::Headers headers;
+  addModelHeader(headers, ai);
+  for (const auto& h : ctx.response_headers) headers.push_back(h);
+  headers.push_back({"Cache-Control", "no-cache"});
+  headers.push_back({"X-Accel-Buffering", "no"});
+  if (!co_await exchange.startStream(200, headers, "text/event-stream")) {
+    ctx.outcome = "client disconnected";
+    finish(ctx, chain, 200);
+    co_return;
+  }
+  auto decoder = ai.provider->newStreamDecoder(ai.call, *ai.target);
+  auto framer = newFramer(ai.provider->framing(*ai.target));
+  SseSink out;
+  // Plugins' chunk phase, only when one of them wants chunks (else chunks are not parsed).
+  std::optional<ChunkPhase> phase;
+  if (chunkPhaseNeeded(ctx, chain)) phase.emplace(ctx, chain, out);
+  providers::ChunkSink& chunks = phase ? static_cast<providers::ChunkSink&>(*phase) : out;
+  auto on_event = [&](std::string_view event, std::string_view data) -> Status {
+    return decoder->onEvent(event, data, chunks);
+  };
+  auto flush = [&]() -> net::Task<bool> {
+    if (out.pending().empty()) co_return true;
+    const bool ok = co_await exchange.writeStream(out.pending());
+    out.pending().clear();
+    if (ctx.first_byte_ms < 0) ctx.first_byte_ms = msSince(ctx.started);
+    co_return ok;
+  };
+
+  std::string chunk;
+  Status status;
+  while (status && !(phase && phase->ended())) {
+    chunk.clear();
+    if (!co_await up->read(chunk)) break;
+    status = framer->feed(chunk, on_event);
+    if (!co_await flush()) {
+      ctx.outcome = "client disconnected";
+      ctx.usage = decoder->usage();
+      finish(ctx, chain, 200);
+      co_return;
+    }
+  }
+  if (phase && phase->ended()) {
+    // A plugin ended the stream: its error is the last event; the upstream is dropped.
+    ctx.outcome = ctx.error->message;
+    out.raw(errorEvent(ctx.error->message, ctx.error->type.c_str()));
+  } else {
+    if (status && up->error().kind != UpstreamFailure::None)
+      status = Status::error("upstream " + ai.provider_name + ": " + up->error().message);
+    if (status) status = framer->finish(on_event);
+    if (status) status = decoder->onEnd(chunks);
+    if (!status) {
+      ctx.outcome = status.message();
+      out.raw(errorEvent(status.message(), "upstream_error"));
+    } else {
+      out.raw("data: [DONE]\n\n");
+    }
+  }
+  ctx.usage = decoder->usage();
+  up.reset();
+  if (!co_await flush() || !co_await exchange.endStream()) ctx.outcome = "client disconnected";
+  finish(ctx, chain, 200);
 }
 
 }  // namespace aigw::proxy

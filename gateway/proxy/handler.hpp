@@ -1,13 +1,18 @@
-// The data plane: match a route, run the plugins' access phase, perform the upstream
-// exchange (streaming or not) and write the answer. No business logic of any one provider.
-// Thread-safety: one ProxyHandler serves all worker threads; handle() is reentrant.
+// The data plane: one coroutine per request, read top to bottom: match a route, read the body
+// within the route's limit, run the plugins' access phase (proxy/pipeline.hpp), refresh a
+// minted credential, build and send the upstream request, then answer whole (response phase)
+// or stream (chunk phase), and log. No business logic of any one provider or plugin.
+// Thread-safety: one ProxyHandler serves all loops; handle() runs on the loop of its connection
+// and uses that loop's upstream clients.
 #pragma once
 
-#include <httplib.h>
+#include <memory>
+#include <optional>
+#include <vector>
 
 #include "config/store.hpp"
 #include "core/api_error.hpp"
-#include "proxy/llm_call.hpp"
+#include "proxy/net/http_server.hpp"
 #include "proxy/upstream.hpp"
 
 namespace aigw::observability {
@@ -19,32 +24,52 @@ namespace aigw::proxy {
 
 struct RequestContext;
 struct Reply;
+class LlmCaller;
+
+// The upstream clients of one event loop.
+struct LoopClients {
+  UpstreamClient* verified = nullptr;    // every call, unless a plugin's target says otherwise
+  UpstreamClient* unverified = nullptr;  // LLM targets of plugins with https_verify: false
+};
 
 class ProxyHandler {
  public:
-  ProxyHandler(const config::ConfigStore& store, UpstreamClient& client,
+  // `clients[i]` are the upstream clients of loop i.
+  ProxyHandler(const config::ConfigStore& store, std::vector<LoopClients> clients,
                observability::Metrics& metrics, observability::AccessLog* access_log = nullptr)
-      : store_(store), client_(client), metrics_(metrics), access_log_(access_log), llm_(client) {}
-  void handle(const httplib::Request& req, httplib::Response& res) const;
+      : store_(store), clients_(std::move(clients)), metrics_(metrics), access_log_(access_log) {}
 
-  // The end of every request: plugins' log phase (reverse order), then the access log line.
+  net::Task<void> handle(net::Exchange& exchange) const;
+
+  // The end of every request: plugins' log phase (reverse order), then metrics and the access
+  // log line.
   void finish(RequestContext& ctx, const std::vector<const config::PluginInstance*>& chain,
               int status) const;
 
  private:
-  void fail(RequestContext& ctx, httplib::Response& res,
-            const std::vector<const config::PluginInstance*>& chain, const ApiError& error) const;
-  // A whole answer (upstream's or a plugin's) through the response phase, then to the client.
-  void respond(RequestContext& ctx, httplib::Response& res,
-               const std::vector<const config::PluginInstance*>& chain, Reply reply) const;
+  // The request up to the answer; an error to send instead, or nothing once it has answered.
+  // `chain` is set to the plugins that ran (for the log phase).
+  net::Task<std::optional<ApiError>> run(
+      RequestContext& ctx, net::Exchange& exchange,
+      const std::vector<const config::PluginInstance*>*& chain) const;
+  net::Task<void> fail(RequestContext& ctx, net::Exchange& exchange,
+                       const std::vector<const config::PluginInstance*>& chain,
+                       const ApiError& error) const;
+  // A whole answer (the upstream's or a plugin's) through the response phase, then out.
+  net::Task<void> respond(RequestContext& ctx, net::Exchange& exchange,
+                          const std::vector<const config::PluginInstance*>& chain,
+                          const LlmCaller& llm, Reply reply) const;
+  net::Task<void> stream(RequestContext& ctx, net::Exchange& exchange,
+                         const std::vector<const config::PluginInstance*>& chain,
+                         std::unique_ptr<UpstreamResponse> upstream) const;
+
   const config::ConfigStore& store_;
-  UpstreamClient& client_;
+  std::vector<LoopClients> clients_;
   observability::Metrics& metrics_;
   observability::AccessLog* access_log_;
-  BlockingLlmCaller llm_;  // LLM calls plugins ask for (pipeline.hpp)
 };
 
-// Writes an OpenAI-shaped error (and Retry-After when set).
-void writeError(httplib::Response& res, const ApiError& error);
+// The headers of an OpenAI-shaped error answer (Retry-After when set).
+http::Headers errorHeaders(const ApiError& error);
 
 }  // namespace aigw::proxy

@@ -1,6 +1,7 @@
 #include "proxy/llm_call.hpp"
 
 #include "core/json.hpp"
+#include "proxy/local_response.hpp"
 
 namespace aigw::proxy {
 
@@ -17,13 +18,7 @@ ApiError introspectFailure(const std::string& why) {
 
 }  // namespace
 
-BlockingLlmCaller::BlockingLlmCaller(UpstreamClient& client)
-    : client_(client),
-      insecure_(std::make_unique<UpstreamClient>(UpstreamClientOptions{false, "", 16, 30000})) {}
-
-BlockingLlmCaller::~BlockingLlmCaller() = default;
-
-Result<UpstreamRequest, ApiError> buildLlmRequest(const LlmRequest& request,
+Result<http::UpstreamRequest, ApiError> buildLlmRequest(const LlmRequest& request,
                                                   providers::ProxyCall& call) {
   const LlmTarget& t = *request.target;
   call.route_type = providers::RouteType::Chat;
@@ -57,7 +52,7 @@ LlmResult assistantText(const std::string& openai_body, const providers::Usage& 
   return LlmAnswer{(*message)["content"].get<std::string>(), usage};
 }
 
-LlmResult BlockingLlmCaller::chat(const LlmRequest& request) const {
+net::Task<LlmResult> LoopLlmCaller::chat(const LlmRequest& request) const {
   // The body the provider translates from: the plugin's messages, never streamed.
   LlmRequest call_request{request.target, request.body};
   call_request.body["stream"] = false;
@@ -65,33 +60,34 @@ LlmResult BlockingLlmCaller::chat(const LlmRequest& request) const {
     call_request.body["model"] = request.target->target.model;
   providers::ProxyCall call;
   auto up = buildLlmRequest(call_request, call);
-  if (!up) return LlmResult::failure(up.error());
+  if (!up) co_return LlmResult::failure(up.error());
 
   const LlmTarget& t = *request.target;
-  std::unique_ptr<UpstreamResponse> res = t.provider->localExchange(*up);
-  if (!res) {
-    // Blocking on this worker thread (one thread per connection today); the event-loop data
-    // plane awaits this exchange instead.
-    UpstreamClient& client = t.verify_tls ? client_ : *insecure_;
-    auto sent = client.send(*up, t.timeouts);
-    if (!sent) return LlmResult::failure(introspectFailure(sent.error().message));
+  std::unique_ptr<UpstreamResponse> res;
+  if (auto local = t.provider->localExchange(*up)) {
+    res = playLocalReply(std::move(*local), executor_);
+  } else {
+    UpstreamClient& client = t.verify_tls ? verified_ : unverified_;
+    auto sent = co_await client.send(*up, t.timeouts);
+    if (!sent) co_return LlmResult::failure(introspectFailure(sent.error().message));
     res = std::move(*sent);
   }
   std::string body;
   const int status = res->status();
   if (status < 200 || status > 299) {
-    res->readAll(body, kMaxErrorBody);
-    return LlmResult::failure(introspectFailure("status code " + std::to_string(status)));
+    co_await res->readAll(body, kMaxErrorBody);
+    co_return LlmResult::failure(introspectFailure("status code " + std::to_string(status)));
   }
-  if (!res->readAll(body, kMaxAnswerBody))
-    return LlmResult::failure(introspectFailure(res->error().kind == UpstreamFailure::None
-                                                    ? "answer larger than 16 MiB"
-                                                    : res->error().message));
+  if (!co_await res->readAll(body, kMaxAnswerBody)) {
+    const std::string why = res->error().kind == UpstreamFailure::None ? "answer larger than 16 MiB"
+                                                                       : res->error().message;
+    co_return LlmResult::failure(introspectFailure(why));
+  }
   auto reply = t.provider->parseResponse(call, body, t.target);
   if (!reply)
-    return LlmResult::failure(ApiError::badRequest(
+    co_return LlmResult::failure(ApiError::badRequest(
         "failed to convert AI response to Kong format: " + reply.error().message));
-  return assistantText(reply->body, reply->usage);
+  co_return assistantText(reply->body, reply->usage);
 }
 
 }  // namespace aigw::proxy

@@ -1,12 +1,13 @@
 // "Call this LLM with this chat request": the one way a plugin gets an answer from a model
 // (ai-request-transformer, ai-response-transformer). The plugin never calls it itself: its hook
 // puts an LlmRequest in ctx.llm_request and returns Verdict::CallLlm, and the pipeline performs
-// the call with an LlmCaller and hands the LlmResult back to the hook (plugins/plugin.hpp).
+// the call with an LlmCaller (awaited on the request's event loop) and hands the LlmResult back
+// to the hook (plugins/plugin.hpp).
 //
 // The call goes through the same provider layer as ai-proxy (any provider, including mock):
 // the provider builds the upstream request from an OpenAI chat body and translates the answer.
 //
-// Thread-safety: LlmTarget is immutable after config load; LlmCaller::chat is thread-safe.
+// Thread-safety: LlmTarget is immutable after config load; an LlmCaller belongs to one loop.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -44,28 +45,26 @@ using LlmResult = Result<LlmAnswer, ApiError>;
 class LlmCaller {
  public:
   virtual ~LlmCaller() = default;
-  virtual LlmResult chat(const LlmRequest& request) const = 0;
+  virtual net::Task<LlmResult> chat(const LlmRequest& request) const = 0;
 };
 
-// The interim implementation: performs the exchange on the calling thread with the shared
-// upstream client (the current server runs one thread per connection, so blocking here holds
-// only this request's thread). The event-loop data plane replaces it with an awaited call;
-// only the pipeline's CallLlm step changes, no plugin does.
-class BlockingLlmCaller : public LlmCaller {
+// Performs the call on the event loop of the request, with that loop's upstream clients (one
+// verifying certificates, one for targets with https_verify: false).
+class LoopLlmCaller : public LlmCaller {
  public:
-  explicit BlockingLlmCaller(UpstreamClient& client);
-  ~BlockingLlmCaller() override;
-  LlmResult chat(const LlmRequest& request) const override;
+  LoopLlmCaller(UpstreamClient& verified, UpstreamClient& unverified, net::Executor executor)
+      : verified_(verified), unverified_(unverified), executor_(std::move(executor)) {}
+  net::Task<LlmResult> chat(const LlmRequest& request) const override;
 
  private:
-  UpstreamClient& client_;
-  // For targets with https_verify: false (the shared client always verifies).
-  std::unique_ptr<UpstreamClient> insecure_;
+  UpstreamClient& verified_;
+  UpstreamClient& unverified_;
+  net::Executor executor_;
 };
 
 // The pure halves, exposed for tests: the upstream request for a chat body, and the assistant
 // text of a translated (OpenAI-shaped) answer. Errors use Kong's texts.
-Result<UpstreamRequest, ApiError> buildLlmRequest(const LlmRequest& request,
+Result<http::UpstreamRequest, ApiError> buildLlmRequest(const LlmRequest& request,
                                                   providers::ProxyCall& call);
 LlmResult assistantText(const std::string& openai_body, const providers::Usage& usage);
 

@@ -17,13 +17,12 @@ using plugins::Verdict;
 // A hook that keeps asking for LLM calls is a bug; bound it rather than loop forever.
 constexpr int kMaxLlmCallsPerHook = 4;
 
-// Runs one hook, performing the LLM calls it asks for, until it decides.
+// A hook answered CallLlm (ctx.llm_request is set): performs the LLM calls it asks for and runs
+// it again with each result, until it decides.
 template <typename Hook>
-Verdict runHook(RequestContext& ctx, const config::PluginInstance& plugin, const LlmCaller& llm,
-                Hook&& hook) {
-  ctx.llm_request.reset();
-  ctx.llm_result.reset();
-  Verdict v = hook();
+net::Task<Verdict> runHook(RequestContext& ctx, const config::PluginInstance& plugin,
+                           const LlmCaller& llm, Hook hook) {
+  Verdict v = Verdict::CallLlm;  // the hook already asked for its first call
   for (int calls = 0; v == Verdict::CallLlm; ++calls) {
     if (calls == kMaxLlmCallsPerHook || !ctx.llm_request || !ctx.llm_request->target) {
       ctx.error = ApiError::internal("plugin " + plugin.name + " made an invalid LLM call request");
@@ -32,12 +31,12 @@ Verdict runHook(RequestContext& ctx, const config::PluginInstance& plugin, const
     }
     LlmRequest request = std::move(*ctx.llm_request);
     ctx.llm_request.reset();
-    ctx.llm_result = llm.chat(request);  // the one wait of the pipeline
+    ctx.llm_result = co_await llm.chat(request);  // the one wait of the pipeline
     v = hook();
   }
   ctx.llm_request.reset();
   ctx.llm_result.reset();
-  return v;
+  co_return v;
 }
 
 std::size_t ranCount(const RequestContext& ctx, const Chain& chain) {
@@ -46,30 +45,38 @@ std::size_t ranCount(const RequestContext& ctx, const Chain& chain) {
 
 }  // namespace
 
-void runAccess(RequestContext& ctx, const Chain& chain, const LlmCaller& llm) {
+net::Task<void> runAccess(RequestContext& ctx, const Chain& chain, const LlmCaller& llm) {
   ctx.access_ran = 0;
   for (const auto* p : chain) {
     ++ctx.access_ran;
-    const Verdict v = runHook(ctx, *p, llm, [&] { return p->impl->onAccess(ctx); });
+    // Most hooks never ask for an LLM: they run without a coroutine frame of their own.
+    ctx.llm_result.reset();
+    Verdict v = p->impl->onAccess(ctx);
+    if (v == Verdict::CallLlm)
+      v = co_await runHook(ctx, *p, llm, [&ctx, p] { return p->impl->onAccess(ctx); });
     if (v == Verdict::Respond) {
       if (!ctx.error && !ctx.reply)
         ctx.error =
             ApiError::internal("plugin " + p->name + " ended the request without an answer");
-      return;
+      co_return;
     }
   }
 }
 
-void runResponse(RequestContext& ctx, const Chain& chain, Reply& reply, const LlmCaller& llm) {
+net::Task<void> runResponse(RequestContext& ctx, const Chain& chain, Reply& reply,
+                            const LlmCaller& llm) {
   const std::size_t n = ranCount(ctx, chain);
   for (std::size_t i = 0; i < n; ++i) {
     const auto* p = chain[i];
-    const Verdict v = runHook(ctx, *p, llm, [&] { return p->impl->onResponse(ctx, reply); });
+    ctx.llm_result.reset();
+    Verdict v = p->impl->onResponse(ctx, reply);
+    if (v == Verdict::CallLlm)
+      v = co_await runHook(ctx, *p, llm, [&ctx, &reply, p] { return p->impl->onResponse(ctx, reply); });
     if (v == Verdict::Respond) {
       if (!ctx.error)
         ctx.error =
             ApiError::internal("plugin " + p->name + " rejected the answer without an error");
-      return;
+      co_return;
     }
   }
 }

@@ -8,8 +8,8 @@
 //                stream is relayed without parsing.
 //   runLog       after the response was written.
 //
-// The only waits are the LLM calls a hook asks for (Verdict::CallLlm), performed through the
-// LlmCaller passed in; an event-loop data plane awaits that step and keeps the rest as is.
+// The only waits are the LLM calls a hook asks for (Verdict::CallLlm), awaited on the
+// request's event loop through the LlmCaller passed in; hooks themselves never wait.
 // Thread-safety: functions of one request's context; the chain is immutable and shared.
 #pragma once
 
@@ -20,6 +20,7 @@
 
 #include "config/model.hpp"
 #include "providers/provider.hpp"
+#include "proxy/net/task.hpp"
 
 namespace aigw::proxy {
 
@@ -31,12 +32,13 @@ using Chain = std::vector<const config::PluginInstance*>;
 
 // Access phase in priority order; stops at the first plugin that answers (ctx.error or
 // ctx.reply set). Records in ctx.access_ran how many hooks ran.
-void runAccess(RequestContext& ctx, const Chain& chain, const LlmCaller& llm);
+net::Task<void> runAccess(RequestContext& ctx, const Chain& chain, const LlmCaller& llm);
 
 // Response phase over the plugins whose access hook ran, in priority order. When a hook
 // replaces the answer with an error, ctx.error is set and the rest of the phase is skipped;
 // the caller then writes ctx.error instead of `reply`.
-void runResponse(RequestContext& ctx, const Chain& chain, Reply& reply, const LlmCaller& llm);
+net::Task<void> runResponse(RequestContext& ctx, const Chain& chain, Reply& reply,
+                            const LlmCaller& llm);
 
 // True when some plugin whose access hook ran wants stream chunks.
 bool chunkPhaseNeeded(const RequestContext& ctx, const Chain& chain);

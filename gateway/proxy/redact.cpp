@@ -30,9 +30,9 @@ void add(std::vector<std::string>& out, std::string_view value) {
 
 }  // namespace
 
-std::vector<std::string> callSecrets(const AiCall& ai) {
+std::vector<std::string> callSecrets(const AiCall& ai, const http::UpstreamRequest& upstream) {
   std::vector<std::string> out = ai.secrets;
-  for (const auto& h : ai.upstream.headers)
+  for (const auto& h : upstream.headers)
     if (credentialHeader(h.name)) add(out, h.value);
   add(out, ai.call.body_auth_value);
   if (ai.target) {
@@ -60,9 +60,10 @@ std::string maskSecrets(std::string text, const std::vector<std::string>& secret
   return text;
 }
 
-ApiError redactUpstreamError(ApiError error, const AiCall& ai, int status,
+ApiError redactUpstreamError(ApiError error, const AiCall& ai,
+                             const http::UpstreamRequest& upstream, int status,
                              std::string_view raw_body) {
-  const auto secrets = callSecrets(ai);
+  const auto secrets = callSecrets(ai, upstream);
   const auto body = nlohmann::json::parse(raw_body, nullptr, false);
   if (!body.is_object()) {
     // An HTML error page (or any text) may carry internal names and echoed headers: only the

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/api_error.hpp"
+#include "http/message.hpp"
 
 namespace aigw::proxy {
 
@@ -20,14 +21,15 @@ struct AiCall;
 inline constexpr std::string_view kMasked = "[redacted]";
 
 // The secret strings of one call (each at least 4 bytes; for "Bearer X" also X alone).
-std::vector<std::string> callSecrets(const AiCall& ai);
+std::vector<std::string> callSecrets(const AiCall& ai, const http::UpstreamRequest& upstream);
 
 // Every occurrence of a secret in `text` replaced with kMasked (longest first).
 std::string maskSecrets(std::string text, const std::vector<std::string>& secrets);
 
 // The error the proxy built from a provider's 4xx/5xx answer, made safe to show: secrets masked
 // in every field, and a non-JSON body replaced by "upstream <provider> returned HTTP <status>".
-ApiError redactUpstreamError(ApiError error, const AiCall& ai, int status,
+ApiError redactUpstreamError(ApiError error, const AiCall& ai,
+                             const http::UpstreamRequest& upstream, int status,
                              std::string_view raw_body);
 
 }  // namespace aigw::proxy

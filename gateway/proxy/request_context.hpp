@@ -1,9 +1,7 @@
 // Per-request state shared by the plugin phases: the client request, the config snapshot it
 // runs on, the body parsed once, what ai-proxy decided, usage and timings.
-// Thread-safety: one request, one thread.
+// Thread-safety: one request, one loop thread.
 #pragma once
-
-#include <httplib.h>
 
 #include <chrono>
 #include <memory>
@@ -14,23 +12,26 @@
 
 #include "config/model.hpp"
 #include "core/api_error.hpp"
+#include "http/message.hpp"
 #include "providers/provider.hpp"
+#include "proxy/auth_spec.hpp"
 #include "proxy/llm_call.hpp"
 #include "proxy/upstream.hpp"
 
 namespace aigw::proxy {
 
-// What ai-proxy prepared in the access phase; the core performs the exchange.
+// What ai-proxy decided in the access phase; the core builds the upstream request from it
+// (proxy/ai_request.hpp, after refreshing any minted credential) and performs the exchange.
 struct AiCall {
   const providers::Provider* provider = nullptr;
   const providers::Target* target = nullptr;
-  std::string provider_name;  // as configured, for X-Kong-LLM-Model and logs
+  const AuthSpec* auth = nullptr;  // owned by the plugin, which outlives the request
+  std::string provider_name;       // as configured, for X-Kong-LLM-Model and logs
   providers::ProxyCall call;
-  UpstreamRequest upstream;
   UpstreamTimeouts timeouts;
   bool model_name_header = true;
   // Configured credential values of this call, masked wherever an error could echo them
-  // (see proxy/redact.hpp); the credential headers of `upstream` are masked as well.
+  // (see proxy/redact.hpp); the credential headers of the upstream request are masked as well.
   std::vector<std::string> secrets;
 };
 
@@ -47,10 +48,10 @@ struct Reply {
 };
 
 struct RequestContext {
-  RequestContext(const httplib::Request& req, std::shared_ptr<const config::Config> snapshot)
+  RequestContext(const http::Request& req, std::shared_ptr<const config::Config> snapshot)
       : request(req), config(std::move(snapshot)) {}
 
-  const httplib::Request& request;
+  const http::Request& request;
   std::shared_ptr<const config::Config> config;
   int route = -1;  // index into config->routes
 

@@ -1,41 +1,35 @@
-// Upstream HTTP/1.1 client with a pull interface: send() returns once the status line and
-// headers have arrived, so the proxy can decide its own status before streaming a body, then
-// read() hands over body bytes as they arrive (chunked, content-length or until-close).
+// Upstream HTTP/1.1 client on the event loop, with a pull interface: send() completes once the
+// status line and headers have arrived, so the proxy can decide its own status before it
+// streams a body; read() then hands over body bytes as they arrive (chunked, content-length or
+// until-close).
 //
-// Connections are kept alive and pooled per scheme://host:port (sharded locks held only to
-// take/return a connection, never across I/O). HTTPS uses OpenSSL with certificate and host
-// name verification against the system CA store. Every wait is bounded by UpstreamTimeouts.
+// One UpstreamClient per event-loop thread: its keep-alive pool (per scheme://host:port) is
+// touched by that thread only, so there is no lock anywhere. HTTPS verifies certificates and
+// host names against the system CA store (plus --ca-file). Every wait is bounded by
+// UpstreamTimeouts; DNS runs off the loop (Asio's resolver thread).
 //
-// Thread-safety: UpstreamClient is thread-safe and meant to be shared by all workers.
-// An UpstreamResponse belongs to one thread; destroying it before the body is fully read
-// closes the connection (it is returned to the pool only after a clean, complete body).
+// Thread-safety: an UpstreamClient and the responses it returns belong to their loop's thread.
+// Destroying a response before its body was fully read closes the connection, which is how a
+// call is cancelled; only a cleanly finished connection goes back to the pool.
 #pragma once
 
 #include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "core/result.hpp"
+#include "http/message.hpp"
+#include "proxy/net/task.hpp"
 
 namespace aigw::proxy {
 
-struct Header {
-  std::string name;
-  std::string value;
-};
-using Headers = std::vector<Header>;
-
-struct UpstreamRequest {
-  std::string method = "POST";
-  std::string url;  // absolute: http(s)://host[:port]/path[?query]
-  Headers headers;  // Host, Content-Length and Connection are added by the client
-  std::string body;
-};
+using http::Header;
+using http::Headers;
+using http::UpstreamRequest;
 
 struct UpstreamTimeouts {
-  int connect_ms = 10000;      // TCP connect + TLS handshake
+  int connect_ms = 10000;      // DNS + TCP connect + TLS handshake
   int first_byte_ms = 120000;  // request written -> status line received
   int idle_ms = 60000;         // longest gap between two body reads
   int total_ms = 600000;       // whole exchange, from send() to the end of the body
@@ -60,15 +54,15 @@ class UpstreamResponse {
   virtual int status() const = 0;
   // Response headers in arrival order; names lower-cased.
   virtual const Headers& headers() const = 0;
-  // Appends the next piece of the (de-chunked) body to `out`. Returns false at the end of the
-  // body or on failure; error().kind tells which (None = clean end).
-  virtual bool read(std::string& out) = 0;
+  // Appends the next piece of the (de-chunked) body to `out`. Completes with false at the end
+  // of the body or on failure; error().kind tells which (None = clean end).
+  virtual net::Task<bool> read(std::string& out) = 0;
   virtual const UpstreamError& error() const = 0;
 
   // First header with this (case-insensitive) name, or empty.
   std::string header(std::string_view name) const;
   // Reads the rest of the body into `out`; false on failure or when it exceeds `limit` bytes.
-  bool readAll(std::string& out, std::size_t limit);
+  net::Task<bool> readAll(std::string& out, std::size_t limit);
 };
 
 struct UpstreamClientOptions {
@@ -78,31 +72,31 @@ struct UpstreamClientOptions {
   int idle_keepalive_ms = 30000;  // pooled connections older than this are dropped
 };
 
+// The TLS settings all loops share (OpenSSL's SSL_CTX is safe to share between threads).
+class TlsSettings;
+// Builds them; the error says why (e.g. the CA file could not be loaded).
+Result<std::shared_ptr<TlsSettings>> makeTlsSettings(const UpstreamClientOptions& options);
+
 class UpstreamClient {
  public:
-  explicit UpstreamClient(UpstreamClientOptions options = {});
+  UpstreamClient(net::Executor executor, std::shared_ptr<TlsSettings> tls,
+                 UpstreamClientOptions options = {});
   ~UpstreamClient();
   UpstreamClient(const UpstreamClient&) = delete;
   UpstreamClient& operator=(const UpstreamClient&) = delete;
 
-  // Writes the request and waits for the status line and headers. A pooled connection that
-  // turns out to be stale (closed by the peer while idle) is retried once on a new one.
-  Result<std::unique_ptr<UpstreamResponse>, UpstreamError> send(const UpstreamRequest& request,
-                                                                const UpstreamTimeouts& timeouts);
+  // Writes the request and waits for the final status line and headers. A pooled connection
+  // that turns out to be stale (closed by the peer while idle) is retried once on a new one.
+  net::Task<Result<std::unique_ptr<UpstreamResponse>, UpstreamError>> send(
+      const UpstreamRequest& request, const UpstreamTimeouts& timeouts);
+
+  // Idle pooled connections, for tests.
+  std::size_t idleConnections() const;
 
   struct Impl;
 
  private:
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Impl> impl_;
 };
-
-// Splits an absolute URL; false if it is not http(s)://host[:port][/path][?query].
-struct ParsedUrl {
-  std::string scheme;  // "http" or "https"
-  std::string host;    // without brackets for IPv6
-  int port = 0;
-  std::string target;  // path + query, at least "/"
-};
-bool parseUrl(std::string_view url, ParsedUrl& out);
 
 }  // namespace aigw::proxy

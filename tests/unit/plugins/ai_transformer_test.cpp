@@ -138,7 +138,7 @@ TEST_CASE("response transformer: body replaced, or status and headers from instr
       R"({"n":"x"})"};
   p.llm.answers.push_back(aigw::test::ScriptedLlm::text(
       R"({"status":209,"headers":{"content-type":"application/xml"},"body":"<n>x</n>"})"));
-  aigw::proxy::runResponse(*run->ctx, p.chain(), reply, p.llm);
+  p.response(*run, reply);
   REQUIRE(!run->ctx->error);
   CHECK(reply.status == 209);
   CHECK(*reply.header("content-type") == "application/xml");
@@ -148,7 +148,7 @@ TEST_CASE("response transformer: body replaced, or status and headers from instr
   CHECK(p.llm.requests.back()["messages"][1]["content"] == R"({"n":"x"})");
 
   p.llm.answers.push_back(aigw::test::ScriptedLlm::text("not json"));
-  aigw::proxy::runResponse(*run->ctx, p.chain(), reply, p.llm);
+  p.response(*run, reply);
   REQUIRE(run->ctx->error);
   CHECK(run->ctx->error->status == 500);
   CHECK(run->ctx->error->message.rfind(

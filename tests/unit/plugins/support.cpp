@@ -28,12 +28,12 @@ std::string pluginConfigErrors(const std::string& plugins_yaml) {
   return errors.toString();
 }
 
-proxy::LlmResult ScriptedLlm::chat(const proxy::LlmRequest& request) const {
+net::Task<proxy::LlmResult> ScriptedLlm::chat(const proxy::LlmRequest& request) const {
   requests.push_back(request.body);
   REQUIRE(!answers.empty());
   proxy::LlmResult r = std::move(answers.front());
   answers.pop_front();
-  return r;
+  co_return r;
 }
 
 Pipeline::Pipeline(const std::string& plugins_yaml) {
@@ -55,8 +55,18 @@ std::unique_ptr<Pipeline::Run> Pipeline::access(const std::string& body) const {
   run->request.body = body;
   run->ctx = std::make_unique<proxy::RequestContext>(run->request, config_);
   run->ctx->route = 0;
-  proxy::runAccess(*run->ctx, chain(), llm);
+  testing::runTask(loop_, [&]() -> net::Task<bool> {
+    co_await proxy::runAccess(*run->ctx, chain(), llm);
+    co_return true;
+  }());
   return run;
+}
+
+void Pipeline::response(Run& run, proxy::Reply& reply) const {
+  testing::runTask(loop_, [&]() -> net::Task<bool> {
+    co_await proxy::runResponse(*run.ctx, chain(), reply, llm);
+    co_return true;
+  }());
 }
 
 }  // namespace aigw::test

@@ -2,8 +2,6 @@
 // pipeline's phases on a request, and answer LLM calls from a script instead of the network.
 #pragma once
 
-#include <httplib.h>
-
 #include <deque>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -14,6 +12,7 @@
 #include "proxy/llm_call.hpp"
 #include "proxy/pipeline.hpp"
 #include "proxy/request_context.hpp"
+#include "support/sync_upstream.hpp"
 
 namespace aigw::test {
 
@@ -26,7 +25,7 @@ class ScriptedLlm : public proxy::LlmCaller {
  public:
   mutable std::deque<proxy::LlmResult> answers;
   mutable std::vector<nlohmann::json> requests;
-  proxy::LlmResult chat(const proxy::LlmRequest& request) const override;
+  net::Task<proxy::LlmResult> chat(const proxy::LlmRequest& request) const override;
   static proxy::LlmResult text(std::string t) { return proxy::LlmAnswer{std::move(t), {}}; }
 };
 
@@ -37,15 +36,18 @@ class Pipeline {
   const proxy::Chain& chain() const;
 
   struct Run {
-    httplib::Request request;
+    http::Request request;
     std::unique_ptr<proxy::RequestContext> ctx;
   };
   // Runs the access phase on a POST /r with this body.
   std::unique_ptr<Run> access(const std::string& body) const;
+  // Runs the response phase on `reply`, for a request that went through access().
+  void response(Run& run, proxy::Reply& reply) const;
   ScriptedLlm llm;
 
  private:
   config::ConfigPtr config_;
+  mutable boost::asio::io_context loop_{1};  // the phases' coroutines run here
 };
 
 }  // namespace aigw::test

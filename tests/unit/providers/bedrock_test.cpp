@@ -70,7 +70,7 @@ aigw::ApiError refused(const Json& body) {
   return out.error();
 }
 
-std::string header(const aigw::proxy::UpstreamRequest& r, std::string_view name) {
+std::string header(const aigw::http::UpstreamRequest& r, std::string_view name) {
   for (const auto& h : r.headers)
     if (h.name == name) return h.value;
   return "";
@@ -578,7 +578,7 @@ TEST_CASE("bedrock stream: tool indexes count tool calls only (contentBlockIndex
 TEST_CASE("bedrock: the x-amzn-ErrorType header names the error when present") {
   const Provider* p = findProvider("bedrock");
   REQUIRE(p);
-  aigw::proxy::Headers headers = {
+  aigw::http::Headers headers = {
       {"x-amzn-errortype",
        "ModelStreamErrorException:http://internal.amazon.com/coral/com.amazon.bedrock/"}};
   auto e = p->parseErrorResponse(424, R"({"message":"The model stream failed"})", headers);

@@ -15,11 +15,23 @@
 
 #include "providers/gemini_auth.hpp"
 #include "providers/provider.hpp"
+#include "proxy/credentials.hpp"
+#include "support/sync_upstream.hpp"
 
 using namespace aigw::providers;
+using aigw::testing::SyncClient;
 using Json = nlohmann::json;
 
 namespace {
+
+// What the proxy does before it builds a request: refresh the credential through its upstream
+// client, then read the cached token. The error is the client's message.
+aigw::Result<std::string> token(CredentialSource& source, SyncClient& client) {
+  auto refused = aigw::testing::runTask(
+      client.context(), aigw::proxy::refreshCredential(source, client.client(), "gemini"));
+  if (refused) return aigw::Result<std::string>::failure(refused->message);
+  return static_cast<gcp::AccessTokenSource&>(source).cachedToken();
+}
 
 struct Key {
   EVP_PKEY* pkey = nullptr;
@@ -184,17 +196,18 @@ TEST_CASE("gcp: tokens are fetched from token_uri, cached, and refreshed 5 minut
   TokenServer server;
   auto source = gcp::AccessTokenSource::create(accountJson(server.url()));
   REQUIRE(source);
-  auto first = (*source)->token();
+  SyncClient client;
+  auto first = token(**source, client);
   REQUIRE_MESSAGE(first, first.error());
   CHECK(*first == "tok-1");
-  CHECK(*(*source)->token() == "tok-1");
+  CHECK(*token(**source, client) == "tok-1");
   CHECK(server.requests == 1);
 
   TokenServer short_lived(200);  // expires inside the refresh margin: never reused
   auto source2 = gcp::AccessTokenSource::create(accountJson(short_lived.url()));
   REQUIRE(source2);
-  CHECK(*(*source2)->token() == "tok-1");
-  CHECK(*(*source2)->token() == "tok-2");
+  CHECK(*token(**source2, client) == "tok-1");
+  CHECK(*token(**source2, client) == "tok-2");
   CHECK(short_lived.requests == 2);
 }
 
@@ -202,9 +215,12 @@ TEST_CASE("gcp: token endpoint failures are reported with Google's reason") {
   TokenServer refusing(3600, 401);
   auto source = gcp::AccessTokenSource::create(accountJson(refusing.url()));
   REQUIRE(source);
-  auto token = (*source)->token();
-  REQUIRE_FALSE(token);
-  CHECK(token.error() == "token endpoint returned HTTP 401: Invalid JWT Signature.");
+  SyncClient client;
+  auto refused = token(**source, client);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error() ==
+        "LLM request failed before proxying: token endpoint returned HTTP 401: Invalid JWT "
+        "Signature.");
   CHECK(gcp::AccessTokenSource::create(R"({"client_email":"a","private_key":"x"})").error() ==
         "service account private_key is not a PEM private key");
 }
@@ -227,7 +243,11 @@ TEST_CASE("gemini provider: a service account adds a Bearer token, or fails befo
   ProxyCall call;
   call.model = "gemini-2.0-flash";
   call.body = &body;
+  SyncClient client;
   for (int i = 0; i < 2; ++i) {
+    auto source = gemini->credentialSource(t);
+    REQUIRE(source);
+    REQUIRE(token(*source, client));
     auto req = gemini->buildRequest(call, t);
     REQUIRE_MESSAGE(req, req.error().message);
     bool found = false;
@@ -239,9 +259,16 @@ TEST_CASE("gemini provider: a service account adds a Bearer token, or fails befo
 
   Target dead = t;
   dead.cloud_auth.gcp_service_account_json = accountJson("http://127.0.0.1:1/token");
-  auto failed = gemini->buildRequest(call, dead);
-  REQUIRE_FALSE(failed);
-  CHECK(failed.error().status == 500);
-  CHECK(failed.error().message.rfind(
-            "LLM request failed before proxying: token endpoint unreachable: ", 0) == 0);
+  auto source = gemini->credentialSource(dead);
+  REQUIRE(source);
+  auto failed = aigw::testing::runTask(
+      client.context(), aigw::proxy::refreshCredential(*source, client.client(), "gemini"));
+  REQUIRE(failed);
+  CHECK(failed->status == 500);
+  CHECK(failed->message.rfind("LLM request failed before proxying: token endpoint unreachable: ",
+                              0) == 0);
+  // Without a refreshed token the provider refuses to build the request.
+  auto unsigned_request = gemini->buildRequest(call, dead);
+  REQUIRE_FALSE(unsigned_request);
+  CHECK(unsigned_request.error().status == 500);
 }

@@ -48,7 +48,7 @@ Target target() {
   return t;
 }
 
-std::string header(const aigw::proxy::UpstreamRequest& r, std::string_view name) {
+std::string header(const aigw::http::UpstreamRequest& r, std::string_view name) {
   for (const auto& h : r.headers)
     if (h.name == name) return h.value;
   return "<none>";

@@ -27,7 +27,7 @@ struct Vector {
   const char* method;
   const char* path;
   const char* query;
-  aigw::proxy::Headers headers;  // besides Host
+  aigw::http::Headers headers;  // besides Host
   const char* payload;
   std::string canonical_request;
   const char* string_to_sign_hash;  // the last line of the string to sign

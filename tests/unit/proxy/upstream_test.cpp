@@ -26,8 +26,13 @@
 #include <vector>
 
 #include "proxy/upstream.hpp"
+#include "support/sync_upstream.hpp"
 
 using namespace aigw::proxy;
+using aigw::http::ParsedUrl;
+using aigw::http::parseUrl;
+using aigw::testing::SyncClient;
+using aigw::testing::SyncResponse;
 using namespace std::chrono_literals;
 
 namespace {
@@ -224,7 +229,7 @@ UpstreamTimeouts shortTimeouts() {
 }
 
 // Sends and reads the whole body; "" with a failed CHECK on any error.
-std::string fetch(UpstreamClient& client, const UpstreamRequest& req, int expect_status = 200) {
+std::string fetch(SyncClient& client, const UpstreamRequest& req, int expect_status = 200) {
   auto res = client.send(req, shortTimeouts());
   REQUIRE_MESSAGE(res.ok(), (res.ok() ? "" : res.error().message));
   CHECK((*res)->status() == expect_status);
@@ -292,7 +297,7 @@ TEST_CASE("content-length response and request framing") {
     res.set_content("echo:" + req.body, "application/json");
   });
   server.start();
-  UpstreamClient client;
+  SyncClient client;
 
   UpstreamRequest req;
   req.url = server.url("/echo");
@@ -328,7 +333,7 @@ TEST_CASE("large request body is written in full") {
     res.set_content(std::to_string(req.body.size()), "text/plain");
   });
   server.start();
-  UpstreamClient client;
+  SyncClient client;
   UpstreamRequest req;
   req.url = server.url("/size");
   req.body.assign(3 * 1024 * 1024 + 7, 'x');
@@ -351,7 +356,7 @@ TEST_CASE("chunked response is streamed as it arrives") {
                                      });
   });
   server.start();
-  UpstreamClient client;
+  SyncClient client;
 
   auto res = client.send(get(server.url("/stream")), shortTimeouts());
   REQUIRE(res.ok());
@@ -377,7 +382,7 @@ TEST_CASE("non-200 status with a body") {
     res.set_content(R"({"error":"slow down"})", "application/json");
   });
   server.start();
-  UpstreamClient client;
+  SyncClient client;
   UpstreamRequest req;
   req.url = server.url("/limited");
   CHECK(fetch(client, req, 429) == R"({"error":"slow down"})");
@@ -394,7 +399,7 @@ TEST_CASE("HEAD and 204 have no body") {
   server.svr->Delete("/gone",
                      [&](const httplib::Request&, httplib::Response& res) { res.status = 204; });
   server.start();
-  UpstreamClient client;
+  SyncClient client;
   UpstreamRequest head = get(server.url("/data"));
   head.method = "HEAD";
   auto res = client.send(head, shortTimeouts());
@@ -424,7 +429,7 @@ TEST_CASE("connection refused is a Connect failure") {
   REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
   const int port = ntohs(addr.sin_port);
 
-  UpstreamClient client;
+  SyncClient client;
   auto res = client.send(get("http://127.0.0.1:" + std::to_string(port) + "/"), shortTimeouts());
   ::close(fd);
   REQUIRE_FALSE(res.ok());
@@ -445,7 +450,7 @@ TEST_CASE("first-byte timeout") {
     res.set_content("late", "text/plain");
   });
   server.start();
-  UpstreamClient client;
+  SyncClient client;
   UpstreamTimeouts t = shortTimeouts();
   t.first_byte_ms = 200;
   UpstreamRequest req;
@@ -478,7 +483,7 @@ TEST_CASE("total timeout bounds the whole exchange") {
     res.set_content("late", "text/plain");
   });
   server.start();
-  UpstreamClient client;
+  SyncClient client;
   UpstreamTimeouts t = shortTimeouts();
   t.total_ms = 150;
   auto res = client.send(get(server.url("/slow")), t);
@@ -503,7 +508,7 @@ TEST_CASE("idle timeout in the middle of the body") {
                                      });
   });
   server.start();
-  UpstreamClient client;
+  SyncClient client;
   UpstreamTimeouts t = shortTimeouts();
   t.idle_ms = 200;
   auto res = client.send(get(server.url("/stall")), t);
@@ -533,7 +538,7 @@ TEST_CASE("keep-alive reuses one connection") {
     res.set_content("pong", "text/plain");
   });
   server.start();
-  UpstreamClient client;
+  SyncClient client;
   CHECK(fetch(client, get(server.url("/ping"))) == "pong");
   CHECK(fetch(client, get(server.url("/ping"))) == "pong");
   CHECK(fetch(client, get(server.url("/ping"))) == "pong");
@@ -552,7 +557,7 @@ TEST_CASE("pool limits: max_idle_per_host and idle_keepalive_ms") {
   SUBCASE("pooling disabled") {
     UpstreamClientOptions options;
     options.max_idle_per_host = 0;
-    UpstreamClient client(options);
+    SyncClient client(options);
     CHECK(fetch(client, get(server.url("/ping"))) == "pong");
     CHECK(fetch(client, get(server.url("/ping"))) == "pong");
     CHECK(conns.count() == 2);
@@ -560,7 +565,7 @@ TEST_CASE("pool limits: max_idle_per_host and idle_keepalive_ms") {
   SUBCASE("idle connections expire") {
     UpstreamClientOptions options;
     options.idle_keepalive_ms = 10;
-    UpstreamClient client(options);
+    SyncClient client(options);
     CHECK(fetch(client, get(server.url("/ping"))) == "pong");
     // Not synchronisation: the pooled connection has to age past idle_keepalive_ms.
     std::this_thread::sleep_for(30ms);
@@ -584,7 +589,7 @@ TEST_CASE("IPv6 literal") {
     return;
   }
   server.startBound();
-  UpstreamClient client;
+  SyncClient client;
   CHECK(fetch(client, get("http://[::1]:" + std::to_string(server.port) + "/v6")) == "six");
   std::lock_guard<std::mutex> lock(mu);
   CHECK(seen_host == "[::1]:" + std::to_string(server.port));
@@ -598,7 +603,7 @@ TEST_CASE("a response dropped before its end closes the connection") {
     res.set_content(std::string(200000, 'b'), "text/plain");
   });
   server.start();
-  UpstreamClient client;
+  SyncClient client;
   {
     auto res = client.send(get(server.url("/big")), shortTimeouts());
     REQUIRE(res.ok());
@@ -620,7 +625,7 @@ TEST_CASE("a pooled connection the server closed is not used") {
       closed.set_value();
     }
   });
-  UpstreamClient client;
+  SyncClient client;
   CHECK(fetch(client, get(server.url("/"))) == "first");
   REQUIRE(closed.get_future().wait_for(2s) == std::future_status::ready);
   CHECK(fetch(client, get(server.url("/"))) == "second");
@@ -641,7 +646,7 @@ TEST_CASE("a reused connection that dies before answering is retried once") {
     }
     sendAll(fd, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond");
   });
-  UpstreamClient client;
+  SyncClient client;
   UpstreamRequest req;
   req.url = server.url("/v1/chat");
   req.body = "{}";
@@ -653,7 +658,7 @@ TEST_CASE("a reused connection that dies before answering is retried once") {
 
 TEST_CASE("a fresh connection that dies before answering is not retried") {
   RawServer server([&](int, int fd) { (void)readRequest(fd); });
-  UpstreamClient client;
+  SyncClient client;
   auto res = client.send(get(server.url("/")), shortTimeouts());
   REQUIRE_FALSE(res.ok());
   CHECK(res.error().kind == UpstreamFailure::Closed);
@@ -665,7 +670,7 @@ TEST_CASE("truncated content-length body is Closed") {
     if (readRequest(fd).empty()) return;
     sendAll(fd, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
   });
-  UpstreamClient client;
+  SyncClient client;
   auto res = client.send(get(server.url("/")), shortTimeouts());
   REQUIRE(res.ok());
   std::string body;
@@ -687,7 +692,7 @@ TEST_CASE("interim responses, chunk extensions, trailers and read-until-close") 
       sendAll(fd, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil close");
     }
   });
-  UpstreamClient client;
+  SyncClient client;
   CHECK(fetch(client, get(server.url("/"))) == "hello world");
   CHECK(fetch(client, get(server.url("/"))) == "until close");
   CHECK(server.accepted() == 1);
@@ -719,7 +724,7 @@ TEST_CASE("malformed responses are Protocol failures") {
       if (readRequest(fd).empty()) return;
       sendAll(fd, c.response);
     });
-    UpstreamClient client;
+    SyncClient client;
     auto res = client.send(get(server.url("/")), shortTimeouts());
     if (c.fails_in_send) {
       REQUIRE_FALSE(res.ok());
@@ -733,7 +738,7 @@ TEST_CASE("malformed responses are Protocol failures") {
   }
 }
 
-TEST_CASE("concurrent requests share the client") {
+TEST_CASE("concurrent requests on one loop share the pool") {
   TestServer server;
   ConnCounter conns;
   server.svr->new_task_queue = [] { return new httplib::ThreadPool(16); };
@@ -743,12 +748,12 @@ TEST_CASE("concurrent requests share the client") {
     res.set_content("n=" + req.get_param_value("i"), "text/plain");
   });
   server.start();
-  UpstreamClient client;
+  SyncClient client;
   // httplib listens with a backlog of 5, so 8 simultaneous connects can overflow it and cost a
   // 1 s SYN retransmit. Open the 8 connections one by one first (each response holds its
-  // connection until its body is read); the workers then only ever reuse them.
+  // connection until its body is read); the coroutines then only ever reuse them.
   {
-    std::vector<std::unique_ptr<UpstreamResponse>> warm;
+    std::vector<std::unique_ptr<SyncResponse>> warm;
     for (int i = 0; i < 8; ++i) {
       auto res = client.send(get(server.url("/n?i=warm")), shortTimeouts());
       REQUIRE(res.ok());
@@ -760,20 +765,26 @@ TEST_CASE("concurrent requests share the client") {
     }
   }
   REQUIRE(conns.count() == 8);
-  std::atomic<int> ok{0};
-  std::vector<std::thread> threads;
+  // Eight coroutines interleave on the one loop, 50 requests each.
+  int ok = 0, finished = 0;
   for (int t = 0; t < 8; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < 50; ++i) {
-        const std::string id = std::to_string(t * 1000 + i);
-        auto res = client.send(get(server.url("/n?i=" + id)), shortTimeouts());
-        if (!res.ok() || (*res)->status() != 200) continue;
-        std::string body;
-        if ((*res)->readAll(body, 1024) && body == "n=" + id) ++ok;
-      }
-    });
+    boost::asio::co_spawn(
+        client.context(),
+        [&, t]() -> aigw::net::Task<void> {
+          for (int i = 0; i < 50; ++i) {
+            const std::string id = std::to_string(t * 1000 + i);
+            auto res =
+                co_await client.client().send(get(server.url("/n?i=" + id)), shortTimeouts());
+            if (!res.ok() || (*res)->status() != 200) continue;
+            std::string body;
+            if (co_await (*res)->readAll(body, 1024) && body == "n=" + id) ++ok;
+          }
+          ++finished;
+        },
+        boost::asio::detached);
   }
-  for (auto& th : threads) th.join();
+  client.context().restart();
+  while (finished < 8) client.context().run_one();
   CHECK(ok == 400);
   CHECK(conns.count() == 8);
 }
@@ -863,7 +874,7 @@ TEST_CASE("https with certificate and host name verification") {
   req.body = "hi";
 
   SUBCASE("system store only: verification fails") {
-    UpstreamClient client;
+    SyncClient client;
     auto res = client.send(req, shortTimeouts());
     REQUIRE_FALSE(res.ok());
     CHECK(res.error().kind == UpstreamFailure::Connect);
@@ -872,7 +883,7 @@ TEST_CASE("https with certificate and host name verification") {
   SUBCASE("trusted CA: by IP and by name, with reuse") {
     UpstreamClientOptions options;
     options.ca_file = good.pem_path;
-    UpstreamClient client(options);
+    SyncClient client(options);
     CHECK(fetch(client, req) == "secure:hi");
     CHECK(fetch(client, req) == "secure:hi");
     // Reuse also proves the pool's liveness check is not fooled by TLS 1.3 session tickets.
@@ -883,7 +894,7 @@ TEST_CASE("https with certificate and host name verification") {
   SUBCASE("trusted CA but wrong host name") {
     UpstreamClientOptions options;
     options.ca_file = other.pem_path;
-    UpstreamClient client(options);
+    SyncClient client(options);
     auto res = client.send(get(mismatched.url("/", "https")), shortTimeouts());
     REQUIRE_FALSE(res.ok());
     CHECK(res.error().kind == UpstreamFailure::Connect);
@@ -892,16 +903,14 @@ TEST_CASE("https with certificate and host name verification") {
   SUBCASE("verification disabled") {
     UpstreamClientOptions options;
     options.verify_tls = false;
-    UpstreamClient client(options);
+    SyncClient client(options);
     CHECK(fetch(client, get(mismatched.url("/", "https"))) == "x");
   }
   SUBCASE("unreadable CA file") {
     UpstreamClientOptions options;
     options.ca_file = dir.path + "/missing.pem";
-    UpstreamClient client(options);
-    auto res = client.send(req, shortTimeouts());
-    REQUIRE_FALSE(res.ok());
-    CHECK(res.error().kind == UpstreamFailure::Connect);
-    CHECK(res.error().message.find("CA file") != std::string::npos);
+    auto tls = makeTlsSettings(options);
+    REQUIRE_FALSE(tls);
+    CHECK(tls.error().find("CA file") != std::string::npos);
   }
 }
