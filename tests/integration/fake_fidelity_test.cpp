@@ -308,7 +308,14 @@ TEST_SUITE("fake_provider fidelity") {
     REQUIRE_FALSE(s.data.empty());
     CHECK(s.data.back() != "[DONE]");
     CHECK(Json::parse(s.data.back())["choices"][0]["finish_reason"] == "stop");
-    CHECK(fake().lastRequest()["stream"]["outcome"] == "clean close");
+    // The fake records the outcome after its last write: wait for it, bounded.
+    CHECK(waitUntil(
+        [] {
+          const Json last = fake().lastRequest();
+          return last.contains("stream") && last["stream"].is_object() &&
+                 last["stream"].value("outcome", "") == "clean close";
+        },
+        5000));
 
     a = post("/v1/messages", chat(true, "fake-clean-close"), kAnthropic);
     CHECK(a.complete);
