@@ -110,8 +110,8 @@ LlmConfig parseLlm(const Json& cfg, const std::string& path, config::ConfigError
 
   const std::string options_path = config::joinPath(path, "model.options");
   if (!o.upstream_url.empty()) {
-    proxy::ParsedUrl parsed;
-    if (!proxy::parseUrl(o.upstream_url, parsed))
+    http::ParsedUrl parsed;
+    if (!http::parseUrl(o.upstream_url, parsed))
       errors.add(config::joinPath(options_path, "upstream_url"),
                  "must be an absolute http:// or https:// URL");
   }
@@ -144,7 +144,7 @@ proxy::LlmTarget toLlmTarget(const LlmConfig& llm, int timeout_ms, bool verify_t
   const auto& a = llm.auth;
   if (!a.header_name.empty()) t.auth_headers.push_back({a.header_name, a.header_value});
   if (!a.param_name.empty() && a.param_location == "query")
-    t.query_auth = a.param_name + "=" + httplib::detail::encode_query_param(a.param_value);
+    t.query_auth = a.param_name + "=" + http::percentEncode(a.param_value);
   if (!a.param_name.empty() && a.param_location == "body") {
     t.body_auth_name = a.param_name;
     t.body_auth_value = a.param_value;

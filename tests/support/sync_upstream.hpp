@@ -62,7 +62,7 @@ class SyncClient {
     client_ = std::make_unique<proxy::UpstreamClient>(ioc_.get_executor(), *tls, options);
   }
   Result<std::unique_ptr<SyncResponse>, proxy::UpstreamError> send(
-      const proxy::UpstreamRequest& request, const proxy::UpstreamTimeouts& timeouts) {
+      const http::UpstreamRequest& request, const proxy::UpstreamTimeouts& timeouts) {
     using R = Result<std::unique_ptr<SyncResponse>, proxy::UpstreamError>;
     auto sent = runTask(ioc_, client_->send(request, timeouts));
     if (!sent) return R::failure(sent.error());

@@ -17,6 +17,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <limits>
 #include <list>
 #include <optional>
 #include <unordered_map>
@@ -202,6 +203,10 @@ Task<void> Connection::serve() {
                         : Clock::now() + std::chrono::milliseconds(limits.keepalive_timeout_ms));
     head_parser_.emplace();
     head_parser_->header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+    // The body's limit depends on the route, known only after the head: readBody() sets it.
+    // (Beast would otherwise refuse a Content-Length over its 1 MB default while parsing the
+    // head; and boost::none compares as below any length in Beast 1.74.)
+    head_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     error_code ec;
     co_await bhttp::async_read_header(socket_, buffer_, *head_parser_,
                                       asio::redirect_error(asio::use_awaitable, ec));
