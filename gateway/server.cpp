@@ -172,10 +172,10 @@ Status Gateway::start() {
                          " with --admin-tls-key " + o.admin_tls_key +
                          " (unreadable, not PEM, or the key does not match the certificate)");
   if (Status s = impl_->proxy_server->listen(o.proxy.host, o.proxy.port); !s) return s;
-  const int admin_port = o.admin.port == 0 ? admin.bind_to_any_port(o.admin.host.c_str())
-                                           : (admin.bind_to_port(o.admin.host.c_str(), o.admin.port)
-                                                  ? o.admin.port
-                                                  : -1);
+  const int admin_port =
+      o.admin.port == 0
+          ? admin.bind_to_any_port(o.admin.host.c_str())
+          : (admin.bind_to_port(o.admin.host.c_str(), o.admin.port) ? o.admin.port : -1);
   if (admin_port <= 0)
     return Status::error("cannot listen on " + o.admin.host + ":" + std::to_string(o.admin.port) +
                          " (address already in use or not permitted); choose another with "
@@ -198,8 +198,8 @@ void Gateway::stop() {
   if (!impl_->started) return;
   // Requests in flight (streams included) finish; the drain is bounded so a stuck upstream
   // cannot hold the stop forever.
-  const auto until = std::chrono::steady_clock::now() +
-                     std::chrono::milliseconds(impl_->options.drain_timeout_ms);
+  const auto until =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(impl_->options.drain_timeout_ms);
   while (impl_->proxy_server->connections() > 0 && std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   impl_->proxy_loops.stop();

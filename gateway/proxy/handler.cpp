@@ -76,8 +76,8 @@ http::Headers errorHeaders(const ApiError& error) {
 
 // GCC 12 miscompiles temporaries with destructors inside a co_await expression (destroyed
 // twice when a conditional picks them), so errors are built as named values before awaiting.
-net::Task<void> ProxyHandler::fail(RequestContext& ctx, net::Exchange& exchange,
-                                   const Chain& chain, const ApiError& error) const {
+net::Task<void> ProxyHandler::fail(RequestContext& ctx, net::Exchange& exchange, const Chain& chain,
+                                   const ApiError& error) const {
   http::Headers headers = errorHeaders(error);
   for (const auto& h : ctx.response_headers) headers.push_back(h);
   ctx.outcome = error.message;
@@ -87,8 +87,7 @@ net::Task<void> ProxyHandler::fail(RequestContext& ctx, net::Exchange& exchange,
 }
 
 net::Task<void> ProxyHandler::respond(RequestContext& ctx, net::Exchange& exchange,
-                                      const Chain& chain, const LlmCaller& llm,
-                                      Reply reply) const {
+                                      const Chain& chain, const LlmCaller& llm, Reply reply) const {
   co_await runResponse(ctx, chain, reply, llm);
   if (ctx.error) {
     const ApiError error = *ctx.error;
@@ -143,8 +142,9 @@ net::Task<std::optional<ApiError>> ProxyHandler::run(RequestContext& ctx, net::E
     case net::BodyStatus::Invalid:
       co_return ApiError::badRequest("malformed request body framing");
     case net::BodyStatus::TimedOut:
-      co_return ApiError{408, "timed out reading the request body", "invalid_request_error", {},
-                         "request_timeout", -1};
+      co_return ApiError{
+          408, "timed out reading the request body", "invalid_request_error", {}, "request_timeout",
+          -1};
     case net::BodyStatus::Closed:
       ctx.outcome = "client closed the connection while sending the body";
       finish(ctx, chain, 499);
@@ -190,8 +190,8 @@ net::Task<std::optional<ApiError>> ProxyHandler::run(RequestContext& ctx, net::E
     co_await up->readAll(body, kMaxErrorBody);
     if (auto ra = up->header("retry-after"); !ra.empty())
       ctx.response_headers.push_back({"Retry-After", ra});
-    co_return redactUpstreamError(ai.provider->parseErrorResponse(status, body, up->headers()),
-                                  ai, *request, status, body);
+    co_return redactUpstreamError(ai.provider->parseErrorResponse(status, body, up->headers()), ai,
+                                  *request, status, body);
   }
 
   if (ai.call.stream) {

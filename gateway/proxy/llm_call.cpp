@@ -19,7 +19,7 @@ ApiError introspectFailure(const std::string& why) {
 }  // namespace
 
 Result<http::UpstreamRequest, ApiError> buildLlmRequest(const LlmRequest& request,
-                                                  providers::ProxyCall& call) {
+                                                        providers::ProxyCall& call) {
   const LlmTarget& t = *request.target;
   call.route_type = providers::RouteType::Chat;
   call.stream = false;

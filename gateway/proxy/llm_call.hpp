@@ -65,7 +65,7 @@ class LoopLlmCaller : public LlmCaller {
 // The pure halves, exposed for tests: the upstream request for a chat body, and the assistant
 // text of a translated (OpenAI-shaped) answer. Errors use Kong's texts.
 Result<http::UpstreamRequest, ApiError> buildLlmRequest(const LlmRequest& request,
-                                                  providers::ProxyCall& call);
+                                                        providers::ProxyCall& call);
 LlmResult assistantText(const std::string& openai_body, const providers::Usage& usage);
 
 }  // namespace aigw::proxy

@@ -71,7 +71,8 @@ net::Task<void> runResponse(RequestContext& ctx, const Chain& chain, Reply& repl
     ctx.llm_result.reset();
     Verdict v = p->impl->onResponse(ctx, reply);
     if (v == Verdict::CallLlm)
-      v = co_await runHook(ctx, *p, llm, [&ctx, &reply, p] { return p->impl->onResponse(ctx, reply); });
+      v = co_await runHook(ctx, *p, llm,
+                           [&ctx, &reply, p] { return p->impl->onResponse(ctx, reply); });
     if (v == Verdict::Respond) {
       if (!ctx.error)
         ctx.error =
