@@ -20,6 +20,7 @@ struct ServeOptions {
   std::size_t max_connections = 65536;
   std::size_t max_connections_per_client = 0;
   bool reuse_port = false;
+  double header_timeout_s = 30, body_timeout_s = 60, keepalive_timeout_s = 60;
   std::string ca_file;
   std::string access_log;
   std::string admin_token;
@@ -49,6 +50,9 @@ void runServe(const ServeOptions& opts) {
   g.proxy_limits.max_connections = opts.max_connections;
   g.proxy_limits.max_connections_per_client = opts.max_connections_per_client;
   g.proxy_limits.reuse_port = opts.reuse_port;
+  g.proxy_limits.header_timeout_ms = static_cast<int>(opts.header_timeout_s * 1000);
+  g.proxy_limits.body_timeout_ms = static_cast<int>(opts.body_timeout_s * 1000);
+  g.proxy_limits.keepalive_timeout_ms = static_cast<int>(opts.keepalive_timeout_s * 1000);
   g.ca_file = opts.ca_file;
   g.access_log = opts.access_log;
   g.data_dir = opts.data_dir;
@@ -120,6 +124,18 @@ void setupServe(CLI::App& app) {
   cmd->add_option("--max-connections-per-client", opts->max_connections_per_client,
                   "Most open connections per client address (0 = no cap)")
       ->capture_default_str();
+  cmd->add_option("--client-header-timeout", opts->header_timeout_s,
+                  "Seconds a new connection has to send its whole request head (then 408)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.05, 3600.0));
+  cmd->add_option("--client-body-timeout", opts->body_timeout_s,
+                  "Longest pause, in seconds, while a client sends a request body (then 408)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.05, 3600.0));
+  cmd->add_option("--keepalive-timeout", opts->keepalive_timeout_s,
+                  "Seconds an idle keep-alive connection stays open for its next request")
+      ->capture_default_str()
+      ->check(CLI::Range(0.05, 3600.0));
   cmd->add_flag("--reuse-port", opts->reuse_port,
                 "Set SO_REUSEPORT on the proxy listener (lets several processes share the port)");
   cmd->add_option("--access-log", opts->access_log,

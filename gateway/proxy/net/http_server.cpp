@@ -86,7 +86,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
         loop_(loop),
         loop_index_(loop_index),
         client_(std::move(client)),
-        watchdog_(socket_.get_executor(), [this] { abort(); }) {
+        // A deadline cancels the pending operation but keeps the socket, so the server can still
+        // answer 408 before it closes.
+        watchdog_(socket_.get_executor(), [this] { cancel(); }) {
     buffer_.reserve(16 * 1024);
   }
 
@@ -94,6 +96,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void abort() {
     error_code ignored;
     socket_.close(ignored);
+  }
+  void cancel() {
+    error_code ignored;
+    socket_.cancel(ignored);
   }
   const std::string& client() const { return client_; }
   // Dropped to make room (a cap was reached) or because the server stops.
@@ -138,6 +144,8 @@ struct LoopState {
   asio::io_context& ctx;
   std::optional<tcp::acceptor> acceptor;
   std::list<Connection*> waiting;  // connections waiting for a request head, oldest first
+  // waiting.size(), readable from other loops (which may ask this one to drop one).
+  std::atomic<std::size_t> waiting_count{0};
   std::unordered_map<std::string, std::size_t> per_client;
   std::size_t open = 0;
 };
@@ -157,12 +165,14 @@ struct HttpServer::Shared {
 void Connection::enterWaiting() {
   waiting_since_ = Clock::now();
   waiting_it = loop_.waiting.insert(loop_.waiting.end(), this);
+  loop_.waiting_count.fetch_add(1, std::memory_order_relaxed);
   in_waiting = true;
 }
 
 void Connection::leaveWaiting() {
   if (!in_waiting) return;
   loop_.waiting.erase(waiting_it);
+  loop_.waiting_count.fetch_sub(1, std::memory_order_relaxed);
   in_waiting = false;
 }
 
@@ -484,6 +494,20 @@ bool evictOldestWaiting(LoopState& loop, const std::string* client) {
   return false;
 }
 
+// At the global cap with nobody idle on this loop: asks another loop that has an idle
+// connection to drop its oldest. The new connection is admitted now (the count goes one over
+// the cap until that loop has done so).
+bool evictElsewhere(HttpServer::Shared& shared, std::size_t self) {
+  for (std::size_t i = 0; i < shared.loops.size(); ++i) {
+    if (i == self) continue;
+    LoopState* other = shared.loops[i].get();
+    if (other->waiting_count.load(std::memory_order_relaxed) == 0) continue;
+    asio::post(other->ctx, [other] { evictOldestWaiting(*other, nullptr); });
+    return true;
+  }
+  return false;
+}
+
 Task<void> acceptLoop(std::shared_ptr<HttpServer::Shared> shared, std::size_t index) {
   LoopState& loop = *shared->loops[index];
   const ServerLimits& limits = shared->limits;
@@ -506,7 +530,7 @@ Task<void> acceptLoop(std::shared_ptr<HttpServer::Shared> shared, std::size_t in
     if (ec) continue;
     std::string client = peer.address().to_string();
     if (shared->connections.load(std::memory_order_relaxed) >= limits.max_connections &&
-        !evictOldestWaiting(loop, nullptr))
+        !evictOldestWaiting(loop, nullptr) && !evictElsewhere(*shared, index))
       continue;  // the socket closes as it goes out of scope
     if (shared->per_client_cap_per_loop > 0) {
       auto it = loop.per_client.find(client);
