@@ -26,7 +26,9 @@ void setupChat(CLI::App& app) {
   cmd->add_option("--system", o->system, "System prompt");
   cmd->add_option("-m,--message", o->message, "Send TEXT, print the answer on stdout, exit");
   cmd->add_flag("--no-stream", o->no_stream, "Ask for the whole answer at once");
-  cmd->add_option("--key", o->key, "Sent as Authorization: Bearer KEY (for key-auth routes)")
+  cmd->add_option("--api-key,--key", o->key,
+                  "The gateway key of a key-auth route: sent as apikey: KEY and Authorization: "
+                  "Bearer KEY (env AIGW_API_KEY)")
       ->envname("AIGW_API_KEY");
   cmd->callback([o, cmd] {
     o->has_message = cmd->count("--message") > 0;

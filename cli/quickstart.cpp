@@ -23,6 +23,10 @@ void setupQuickstart(CLI::App& app) {
   auto* detach = cmd->add_flag("--detach", o->detach,
                                "Run the gateway in the background (pid and log in DIR)");
   cmd->add_flag("--no-serve", o->no_serve, "Only write the files")->excludes(detach);
+  cmd->add_option("--api-key", o->api_key,
+                  "Protect every route with this gateway key (key-auth; clients send it as "
+                  "apikey or Authorization: Bearer; kept in DIR/.env as AIGW_API_KEY)")
+      ->envname("AIGW_API_KEY");
   cmd->callback([o] {
     if (int code = quickstart::run(*o); code != 0) throw Exit{code};
   });

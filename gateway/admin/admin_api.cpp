@@ -227,7 +227,8 @@ void AdminApi::commit(httplib::Response& res, EntityKind kind, const Edit& edit)
 void resolveRefs(const Json& doc, Json& entity) {
   for (auto [field, kind] :
        {std::pair{"service", EntityKind::Service}, std::pair{"route", EntityKind::Route},
-        std::pair{"consumer", EntityKind::Consumer}}) {
+        std::pair{"consumer", EntityKind::Consumer},
+        std::pair{"consumer_group", EntityKind::ConsumerGroup}}) {
     if (!entity.contains(field) || entity[field].is_null()) continue;
     const Json& ref = entity[field];
     const std::string key =

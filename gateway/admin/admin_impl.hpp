@@ -68,6 +68,11 @@ class AdminApi {
   void routeService(const httplib::Request& req, httplib::Response& res, const Json& route);
   void keyAuth(const httplib::Request& req, httplib::Response& res, const std::string& consumer_id,
                const std::string& key);
+  // /consumer_groups/{g}/consumers[/{c}] and /consumers/{c}/consumer_groups: membership,
+  // stored as the consumer's `groups` (as decK writes it).
+  void groupMembers(const httplib::Request& req, httplib::Response& res, const Json& group,
+                    const std::string& consumer);
+  void consumerGroups(const httplib::Request& req, httplib::Response& res, const Json& consumer);
 
   // admin_schemas.cpp
   void schemas(const httplib::Request& req, httplib::Response& res,

@@ -1,6 +1,8 @@
 // Kong's nested admin paths (kong/api/endpoints.lua): a child reached through its parent.
 //   /services/{s}/routes[/{r}]   /services/{s}/plugins[/{p}]   /routes/{r}/plugins[/{p}]
 //   /consumers/{c}/plugins[/{p}] /consumers/{c}/key-auth[/{k}] /routes/{r}/service
+//   /consumer_groups/{g}/plugins[/{p}] /consumer_groups/{g}/consumers[/{c}]
+//   /consumers/{c}/consumer_groups
 // An unknown parent, or a child that belongs to another parent, is a 404 "Not found".
 #include <ctime>
 
@@ -33,6 +35,10 @@ void AdminApi::nested(const httplib::Request& req, httplib::Response& res, Entit
   const std::string& m = req.method;
   if (sub == "key-auth" && parent == EntityKind::Consumer)
     return keyAuth(req, res, pid, seg.size() == 4 ? seg[3] : "");
+  if (sub == "consumers" && parent == EntityKind::ConsumerGroup)
+    return groupMembers(req, res, p, seg.size() == 4 ? seg[3] : "");
+  if (sub == "consumer_groups" && parent == EntityKind::Consumer && seg.size() == 3)
+    return consumerGroups(req, res, p);
   if (sub == "service" && parent == EntityKind::Route && seg.size() == 3)
     return routeService(req, res, p);
   auto child = kindOf(sub);
@@ -195,6 +201,90 @@ void AdminApi::keyAuth(const httplib::Request& req, httplib::Response& res,
   Json out = present(result, EntityKind::KeyAuth);
   out["consumer"] = {{"id", consumer_id}};
   sendJson(res, out, status);
+}
+
+namespace {
+
+bool inGroup(const Json& consumer, const Json& group) {
+  if (!consumer.contains("groups") || !consumer["groups"].is_array()) return false;
+  for (const auto& ref : consumer["groups"])
+    if (groupRefMatches(ref, config::stringField(group, "id"), config::stringField(group, "name")))
+      return true;
+  return false;
+}
+
+}  // namespace
+
+void AdminApi::consumerGroups(const httplib::Request& req, httplib::Response& res,
+                              const Json& consumer) {
+  if (req.method != "GET") return methodNotAllowed(res);
+  const Json doc = current();
+  Json data = Json::array();
+  for (const auto& g : doc.value("consumer_groups", Json::array()))
+    if (inGroup(consumer, g)) data.push_back(present(g, EntityKind::ConsumerGroup));
+  sendJson(res, {{"data", data}, {"next", nullptr}});
+}
+
+// Kong: GET lists the members, POST consumer=<id or username> adds one (201 with the group and
+// its consumers), DELETE /consumer_groups/{g}/consumers/{c} removes one (204).
+void AdminApi::groupMembers(const httplib::Request& req, httplib::Response& res, const Json& group,
+                            const std::string& consumer) {
+  const std::string& m = req.method;
+  const std::string gid = config::stringField(group, "id");
+  if (m == "GET") {
+    const Json doc = current();
+    Json data = Json::array();
+    for (const auto& c : doc.value("consumers", Json::array()))
+      if (inGroup(c, group) && (consumer.empty() || config::stringField(c, "id") == consumer ||
+                                config::stringField(c, "username") == consumer))
+        data.push_back(present(c, EntityKind::Consumer));
+    if (!consumer.empty())
+      return data.empty() ? notFound(res) : sendJson(res, {{"consumer", data[0]}});
+    return sendJson(res, {{"data", data}, {"next", nullptr}});
+  }
+  std::string who = consumer;
+  if (m == "POST" && consumer.empty()) {
+    std::string error;
+    auto body = readBody(req, EntityKind::KeyAuth, error);
+    if (!body) return kongError(res, 400, error);
+    const Json& ref = body->value("consumer", Json());
+    who = ref.is_string()   ? ref.get<std::string>()
+          : ref.is_object() ? config::stringField(ref, "id", config::stringField(ref, "username"))
+                            : "";
+    if (who.empty()) return kongError(res, 400, "must provide consumer");
+  } else if (!(m == "DELETE" && !consumer.empty())) {
+    return methodNotAllowed(res);
+  }
+  int ci = -1;
+  commit(res, EntityKind::Consumer, [&](Json& doc, int& index, int& status) -> Refusal {
+    ci = findEntity(doc, EntityKind::Consumer, who);
+    if (ci < 0) return {m == "POST" ? 400 : 404, m == "POST" ? "consumer not found" : "Not found"};
+    auto& c = doc["consumers"][static_cast<std::size_t>(ci)];
+    if (m == "DELETE") {
+      if (!inGroup(c, group)) return {404, "Not found"};
+      auto& groups = c["groups"];
+      for (std::size_t i = groups.size(); i-- > 0;)
+        if (groupRefMatches(groups[i], gid, config::stringField(group, "name"))) groups.erase(i);
+      status = 204;
+      return {};
+    }
+    if (inGroup(c, group)) return {409, "consumer=\"" + who + "\""};
+    if (!c.contains("groups") || !c["groups"].is_array()) c["groups"] = Json::array();
+    c["groups"].push_back({{"id", gid}});
+    index = -1;
+    status = 201;
+    return {};
+  });
+  if (res.status == 201) {
+    const Json doc = current();
+    Json members = Json::array();
+    for (const auto& c : doc.value("consumers", Json::array()))
+      if (inGroup(c, group)) members.push_back(present(c, EntityKind::Consumer));
+    sendJson(
+        res,
+        {{"consumer_group", present(group, EntityKind::ConsumerGroup)}, {"consumers", members}},
+        201);
+  }
 }
 
 }  // namespace aigw::admin

@@ -14,7 +14,8 @@ using config::FieldType;
 using config::Schema;
 
 std::optional<EntityKind> kindOf(const std::string& collection) {
-  for (auto k : {EntityKind::Service, EntityKind::Route, EntityKind::Plugin, EntityKind::Consumer})
+  for (auto k : {EntityKind::Service, EntityKind::Route, EntityKind::Plugin, EntityKind::Consumer,
+                 EntityKind::ConsumerGroup})
     if (collection == entityInfo(k).collection) return k;
   return std::nullopt;
 }
@@ -75,15 +76,31 @@ static std::string refId(const Json& e, const char* field) {
   return r.is_object() ? config::stringField(r, "id") : r.is_string() ? r.get<std::string>() : "";
 }
 
+bool groupRefMatches(const Json& ref, const std::string& id, const std::string& name) {
+  if (ref.is_string()) return ref == id || (!name.empty() && ref == name);
+  return config::stringField(ref, "id") == id ||
+         (!name.empty() && config::stringField(ref, "name") == name);
+}
+
 std::string removeEntity(Json& doc, EntityKind kind, int index) {
   auto& list = doc[entityInfo(kind).collection];
   const std::string id = config::stringField(list[static_cast<std::size_t>(index)], "id");
+  const std::string name =
+      config::stringField(list[static_cast<std::size_t>(index)], entityInfo(kind).name_field);
   if (kind == EntityKind::Service) {
     for (const auto& r : doc.value("routes", Json::array()))
       if (refId(r, "service") == id)
         return "an existing 'routes' entity references this 'services' entity";
   }
   list.erase(static_cast<std::size_t>(index));
+  // A group's members stay; only their membership goes.
+  if (kind == EntityKind::ConsumerGroup && doc.contains("consumers"))
+    for (auto& c : doc["consumers"]) {
+      if (!c.is_object() || !c.contains("groups") || !c["groups"].is_array()) continue;
+      auto& groups = c["groups"];
+      for (std::size_t i = groups.size(); i-- > 0;)
+        if (groupRefMatches(groups[i], id, name)) groups.erase(i);
+    }
   if (kind != EntityKind::Plugin && doc.contains("plugins")) {
     auto& plugins = doc["plugins"];
     for (std::size_t i = plugins.size(); i-- > 0;)
@@ -196,6 +213,9 @@ Json present(const Json& entity, EntityKind kind) {
       for (const char* k : {"username", "custom_id", "tags"}) def(k, nullptr);
       break;
     case EntityKind::KeyAuth:
+      def("tags", nullptr);
+      break;
+    case EntityKind::ConsumerGroup:
       def("tags", nullptr);
       break;
   }

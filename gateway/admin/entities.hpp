@@ -33,6 +33,9 @@ std::string uniquenessConflict(const Json& doc, EntityKind kind, const Json& ent
 // service still referenced by routes is refused: returns the reason, empty on success.
 std::string removeEntity(Json& doc, EntityKind kind, int index);
 
+// Whether a consumer's `groups` entry ({"id"}, {"name"} or a string) names this group.
+bool groupRefMatches(const Json& ref, const std::string& id, const std::string& name);
+
 // Applies the schema's types to string values in an entity (also for plugin config).
 void coerceEntity(Json& entity, EntityKind kind);
 

@@ -57,7 +57,7 @@ std::vector<EnvReferenceRefusal> refusedEnvReferences(const Json& before, const 
                                                       const EnvAllowList& allow) {
   std::vector<EnvReferenceRefusal> out;
   if (!after.is_object()) return out;
-  for (const char* collection : {"services", "routes", "plugins", "consumers"}) {
+  for (const char* collection : {"services", "routes", "plugins", "consumer_groups", "consumers"}) {
     auto list = after.find(collection);
     if (list == after.end() || !list->is_array()) continue;
     std::map<std::string, const Json*> old;

@@ -141,7 +141,11 @@ Reply complete(const Endpoint& endpoint, Json body, const CallOptions& options,
   req.body = body.dump();
   req.set_header("Content-Type", "application/json");
   req.set_header("Accept", options.stream ? "text/event-stream" : "application/json");
-  if (!options.api_key.empty()) req.set_header("Authorization", "Bearer " + options.api_key);
+  // Both places key-auth looks by default (apikey) and where OpenAI clients put it.
+  if (!options.api_key.empty()) {
+    req.set_header("apikey", options.api_key);
+    req.set_header("Authorization", "Bearer " + options.api_key);
+  }
 
   const auto t0 = Clock::now();
   bool sse = false;

@@ -49,7 +49,7 @@ struct Reply {
 
 struct CallOptions {
   bool stream = true;
-  std::string api_key;  // sent as Authorization: Bearer
+  std::string api_key;  // sent as apikey and Authorization: Bearer (key-auth)
   int connect_timeout_s = 5;
   int read_timeout_s = 300;
 };

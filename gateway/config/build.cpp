@@ -54,13 +54,12 @@ class Builder {
                  "expected a mapping with _format_version, services, routes, plugins, consumers");
       return;
     }
-    static const std::vector<std::string> known = {"_format_version", "_transform", "_konnect",
-                                                   "_info",           "_workspace", "services",
-                                                   "routes",          "plugins",    "consumers"};
+    static const std::vector<std::string> known = {
+        "_format_version", "_transform", "_konnect", "_info",           "_workspace",
+        "services",        "routes",     "plugins",  "consumer_groups", "consumers"};
     static const std::vector<std::string> kong_only = {
-        "upstreams",     "certificates",    "ca_certificates", "snis",
-        "vaults",        "consumer_groups", "key_sets",        "keys",
-        "filter_chains", "custom_entities", "partials"};
+        "upstreams", "certificates",  "ca_certificates", "snis",    "vaults", "key_sets",
+        "keys",      "filter_chains", "custom_entities", "partials"};
     for (auto it = doc.begin(); it != doc.end(); ++it) {
       if (std::find(known.begin(), known.end(), it.key()) != known.end()) continue;
       if (std::find(kong_only.begin(), kong_only.end(), it.key()) != kong_only.end()) {
@@ -75,6 +74,8 @@ class Builder {
     if (auto v = doc.find("_format_version");
         v != doc.end() && !(v->is_string() && (*v == "3.0" || *v == "1.1" || *v == "2.1")))
       errors.add("_format_version", "expected \"3.0\" (or \"1.1\"/\"2.1\")");
+    forEach(doc, "consumer_groups", "",
+            [&](const Json& g, const std::string& path) { consumerGroup(g, path); });
     forEach(doc, "consumers", "",
             [&](const Json& c, const std::string& path) { consumer(c, path); });
     forEach(doc, "services", "", [&](const Json& s, const std::string& path) { service(s, path); });
@@ -87,34 +88,7 @@ class Builder {
   void finish() {
     auto router = std::make_shared<Router>(cfg_->routes, errors);
     cfg_->router = std::move(router);
-    // Kong's precedence: for each plugin name the most specific instance applies
-    // (route > service > global); then phases run by priority, highest first.
-    cfg_->route_plugins.resize(cfg_->routes.size());
-    for (std::size_t r = 0; r < cfg_->routes.size(); ++r) {
-      std::map<std::string, std::pair<int, const PluginInstance*>> chosen;
-      for (const auto& p : cfg_->plugins) {
-        if (!p.enabled || p.consumer >= 0) continue;
-        int rank = -1;
-        if (p.route == static_cast<int>(r) && p.service < 0)
-          rank = 3;
-        else if (p.route < 0 && p.service >= 0 && p.service == cfg_->routes[r].service)
-          rank = 2;
-        else if (p.route < 0 && p.service < 0)
-          rank = 1;
-        if (rank < 0) continue;
-        auto& slot = chosen[p.name];
-        if (rank > slot.first) slot = {rank, &p};
-      }
-      auto& list = cfg_->route_plugins[r];
-      for (auto& [name, entry] : chosen) list.push_back(entry.second);
-      std::stable_sort(list.begin(), list.end(),
-                       [](auto* a, auto* b) { return a->priority > b->priority; });
-    }
-    for (const auto& p : cfg_->plugins)
-      if (p.enabled && p.route < 0 && p.service < 0 && p.consumer < 0)
-        cfg_->global_plugins.push_back(&p);
-    std::stable_sort(cfg_->global_plugins.begin(), cfg_->global_plugins.end(),
-                     [](auto* a, auto* b) { return a->priority > b->priority; });
+    buildChains(*cfg_);
   }
 
   ConfigErrors errors;
@@ -147,10 +121,66 @@ class Builder {
       if (!out.username.empty() && existing.username == out.username)
         errors.add(joinPath(path, "username"),
                    "duplicate consumer username \"" + out.username + "\"");
+    forEach(v, "groups", path, [&](const Json& ref, const std::string& gp) {
+      const int g = lookup(ref, gp, "consumer_group");
+      if (g >= 0 && std::find(out.groups.begin(), out.groups.end(), g) == out.groups.end())
+        out.groups.push_back(g);
+    });
+    // By name: among several groups' instances of one plugin, the first group by name wins.
+    std::sort(out.groups.begin(), out.groups.end(), [&](int a, int b) {
+      return cfg_->consumer_groups[static_cast<std::size_t>(a)].name <
+             cfg_->consumer_groups[static_cast<std::size_t>(b)].name;
+    });
     cfg_->consumers.push_back(std::move(out));
     const int index = static_cast<int>(cfg_->consumers.size()) - 1;
+    forEach(v, "keyauth_credentials", path,
+            [&](const Json& k, const std::string& kp) { keyAuthCredential(k, kp, index); });
     forEach(c, "plugins", path,
             [&](const Json& p, const std::string& pp) { plugin(p, pp, -1, -1, index); });
+  }
+
+  void keyAuthCredential(const Json& k, const std::string& path, int consumer) {
+    Json v = validate(k, entitySchema(EntityKind::KeyAuth), path, errors);
+    KeyAuthCredential out;
+    out.key = v.value("key", "");
+    out.consumer = consumer;
+    out.tags = strings(v, "tags");
+    if (out.key.empty()) {
+      errors.add(joinPath(path, "key"), "required field missing");
+      return;
+    }
+    out.id = v.value("id", stableId("keyauth:" + out.key));
+    const int index = static_cast<int>(cfg_->keyauth_credentials.size());
+    // The key is a secret: the error names where the other one is, never the value.
+    auto [it, inserted] = cfg_->keyauth_by_key.emplace(out.key, index);
+    if (!inserted) {
+      const auto& other = cfg_->keyauth_credentials[static_cast<std::size_t>(it->second)];
+      errors.add(joinPath(path, "key"),
+                 "duplicate key-auth key (the same key is set for consumer \"" +
+                     cfg_->consumers[static_cast<std::size_t>(other.consumer)].username + "\")");
+      return;
+    }
+    cfg_->keyauth_credentials.push_back(std::move(out));
+  }
+
+  void consumerGroup(const Json& g, const std::string& path) {
+    Json v = validate(g, entitySchema(EntityKind::ConsumerGroup), path, errors);
+    ConsumerGroup out;
+    out.name = v.value("name", "");
+    if (out.name.empty()) errors.add(joinPath(path, "name"), "required field missing");
+    out.id = v.value("id", stableId("consumer_group:" + (out.name.empty() ? path : out.name)));
+    out.tags = strings(v, "tags");
+    out.entity_path = path;
+    for (const auto& existing : cfg_->consumer_groups)
+      if (!out.name.empty() && existing.name == out.name)
+        errors.add(joinPath(path, "name"), "duplicate consumer group name \"" + out.name + "\"");
+    cfg_->consumer_groups.push_back(std::move(out));
+    const int index = static_cast<int>(cfg_->consumer_groups.size()) - 1;
+    forEach(g, "plugins", path, [&](const Json& p, const std::string& pp) {
+      plugin(p, pp, -1, -1, -1);
+      if (!cfg_->plugins.empty() && cfg_->plugins.back().entity_path == pp)
+        cfg_->plugins.back().consumer_group = index;
+    });
   }
 
   void service(const Json& s, const std::string& path) {
@@ -212,9 +242,11 @@ class Builder {
       }
       return -1;
     };
-    int found = std::string(kind) == "service" ? find(cfg_->services)
-                : std::string(kind) == "route" ? find(cfg_->routes)
-                                               : find(cfg_->consumers);
+    const std::string k = kind;
+    int found = k == "service"          ? find(cfg_->services)
+                : k == "route"          ? find(cfg_->routes)
+                : k == "consumer_group" ? find(cfg_->consumer_groups)
+                                        : find(cfg_->consumers);
     if (found < 0) errors.add(path, std::string("unknown ") + kind + " \"" + key + "\"");
     return found;
   }
@@ -296,12 +328,21 @@ class Builder {
         p.service = lookup(v["service"], joinPath(p.entity_path, "service"), "service");
       if (v.contains("consumer") && !v["consumer"].is_null())
         p.consumer = lookup(v["consumer"], joinPath(p.entity_path, "consumer"), "consumer");
+      if (v.contains("consumer_group") && !v["consumer_group"].is_null())
+        p.consumer_group = lookup(v["consumer_group"], joinPath(p.entity_path, "consumer_group"),
+                                  "consumer_group");
+      if (p.consumer >= 0 && p.consumer_group >= 0)
+        errors.add(p.entity_path,
+                   "a plugin is scoped to a consumer or to a consumer group, not both");
+      if ((p.consumer >= 0 || p.consumer_group >= 0) && p.impl && p.impl->identifiesConsumer())
+        errors.add(p.entity_path,
+                   "plugin \"" + p.name + "\" authenticates consumers and cannot be scoped to one");
     }
     // Two instances of one plugin on the same scope would be ambiguous (Kong refuses them too).
     std::map<std::string, std::string> seen;
     for (const auto& p : cfg_->plugins) {
       std::string key = p.name + "|" + std::to_string(p.route) + "|" + std::to_string(p.service) +
-                        "|" + std::to_string(p.consumer);
+                        "|" + std::to_string(p.consumer) + "|" + std::to_string(p.consumer_group);
       auto [it, inserted] = seen.emplace(key, p.entity_path);
       if (!inserted)
         errors.add(p.entity_path, "plugin \"" + p.name +

@@ -18,6 +18,7 @@ struct Kind {
 };
 constexpr Kind kKinds[] = {{"services", "service", "name"},
                            {"routes", "route", "name"},
+                           {"consumer_groups", "consumer_group", "name"},
                            {"consumers", "consumer", "username"},
                            {"plugins", "plugin", "instance_name"}};
 
@@ -86,7 +87,8 @@ std::string labelOf(const Json& e, const Kind& k, const Json& doc) {
     label += "\"" + e.value("name", "") + "\"";
     for (const auto& [field, coll, nf] :
          {std::tuple{"route", "routes", "name"}, std::tuple{"service", "services", "name"},
-          std::tuple{"consumer", "consumers", "username"}}) {
+          std::tuple{"consumer", "consumers", "username"},
+          std::tuple{"consumer_group", "consumer_groups", "name"}}) {
       if (!e.contains(field) || !e[field].is_object()) continue;
       const std::string id = e[field].value("id", "");
       std::string target = id;

@@ -47,7 +47,7 @@ std::string uuidFrom(unsigned char* b, unsigned char version) {
 
 std::string pluginStableId(const nlohmann::json& p) {
   std::string scope_key = "global";
-  for (const char* k : {"route", "service", "consumer"}) {
+  for (const char* k : {"route", "service", "consumer", "consumer_group"}) {
     if (p.contains(k) && !p[k].is_null()) {
       const auto& ref = p[k];
       scope_key = std::string(k) + ":" +
@@ -68,6 +68,7 @@ const EntityInfo& entityInfo(EntityKind kind) {
       {EntityKind::Plugin, "plugins", "plugin", "instance_name"},
       {EntityKind::Consumer, "consumers", "consumer", "username"},
       {EntityKind::KeyAuth, "keyauth_credentials", "key-auth", "key"},
+      {EntityKind::ConsumerGroup, "consumer_groups", "consumer_group", "name"},
   };
   return kInfo[static_cast<int>(kind)];
 }
@@ -128,6 +129,8 @@ const Schema& entitySchema(EntityKind kind) {
                                 any("updated_at"), any("groups")}};
   static const Schema keyauth{{strf("id"), strf("key"), strlist("tags"), intf("ttl", 0, 100000000),
                                any("consumer"), any("created_at")}};
+  static const Schema group{{strf("id"), strf("name"), strlist("tags"), any("plugins"),
+                             any("consumers"), any("created_at"), any("updated_at")}};
   switch (kind) {
     case EntityKind::Service:
       return service;
@@ -139,6 +142,8 @@ const Schema& entitySchema(EntityKind kind) {
       return consumer;
     case EntityKind::KeyAuth:
       return keyauth;
+    case EntityKind::ConsumerGroup:
+      return group;
   }
   return service;
 }
@@ -182,6 +187,9 @@ std::string FlatDocument::originalPath(const std::string& flat_path) const {
 
 namespace {
 
+constexpr const char* kCollections[] = {"services", "routes", "plugins", "consumer_groups",
+                                        "consumers"};
+
 class Flattener {
  public:
   FlatDocument out;
@@ -194,9 +202,10 @@ class Flattener {
     }
     for (auto it = doc.begin(); it != doc.end(); ++it)
       if (it.key() != "services" && it.key() != "routes" && it.key() != "plugins" &&
-          it.key() != "consumers")
+          it.key() != "consumers" && it.key() != "consumer_groups")
         out.doc[it.key()] = it.value();
-    for (const char* c : {"services", "routes", "plugins", "consumers"}) out.doc[c] = Json::array();
+    for (const char* c : kCollections) out.doc[c] = Json::array();
+    each(doc, "consumer_groups", "", [&](const Json& g, const std::string& p) { group(g, p); });
     each(doc, "consumers", "", [&](const Json& c, const std::string& p) { consumer(c, p); });
     each(doc, "services", "", [&](const Json& s, const std::string& p) { service(s, p); });
     each(doc, "routes", "", [&](const Json& r, const std::string& p) { route(r, p, Json()); });
@@ -207,9 +216,10 @@ class Flattener {
       resolve(p, "route", "routes", "name");
       resolve(p, "service", "services", "name");
       resolve(p, "consumer", "consumers", "username");
+      resolve(p, "consumer_group", "consumer_groups", "name");
       if (p.is_object() && !(p.contains("id") && p["id"].is_string())) p["id"] = pluginStableId(p);
     }
-    for (const char* c : {"services", "routes", "plugins", "consumers"})
+    for (const char* c : kCollections)
       if (out.doc[c].empty() && !doc.contains(c)) out.doc.erase(c);
   }
 
@@ -252,6 +262,19 @@ class Flattener {
     add("consumers", std::move(e), path);
     each(c, "plugins", path, [&](const Json& p, const std::string& pp) {
       plugin(p, pp, Json{{"consumer", ref}});
+    });
+  }
+
+  void group(const Json& g, const std::string& path) {
+    Json e = g;
+    if (e.is_object()) {
+      e.erase("plugins");
+      e["id"] = idOf(g, "consumer_group:" + stringField(g, "name", path));
+    }
+    const Json ref = {{"id", e.is_object() ? e["id"] : Json()}};
+    add("consumer_groups", std::move(e), path);
+    each(g, "plugins", path, [&](const Json& p, const std::string& pp) {
+      plugin(p, pp, Json{{"consumer_group", ref}});
     });
   }
 
@@ -321,6 +344,7 @@ FlatDocument flatten(const Json& document) {
 }
 
 Json nest(const Json& flat) {
+  static constexpr const char* kScopes[] = {"route", "service", "consumer", "consumer_group"};
   Json out = Json::object();
   out["_format_version"] = stringField(flat, "_format_version", "3.0");
   for (auto it = flat.begin(); it != flat.end(); ++it)
@@ -344,7 +368,7 @@ Json nest(const Json& flat) {
     Json list = Json::array();
     for (const auto& p : plugins) {
       int scopes = 0;
-      for (const char* f : {"route", "service", "consumer"}) scopes += !refId(p, f).empty();
+      for (const char* f : kScopes) scopes += !refId(p, f).empty();
       if (scopes == 1 && refId(p, field) == id) {
         Json e = strip(p, "instance_name");
         if (e.contains("id") && e["id"] == pluginStableId(p)) e.erase("id");
@@ -385,6 +409,14 @@ Json nest(const Json& flat) {
     routes.push_back(std::move(re));
   }
   if (!routes.empty()) out["routes"] = std::move(routes);
+  Json groups = Json::array();
+  for (const auto& g : flat.value("consumer_groups", empty)) {
+    Json ge = strip(g, "name");
+    if (auto gp = pluginsFor("consumer_group", stringField(g, "id")); !gp.empty())
+      ge["plugins"] = std::move(gp);
+    groups.push_back(std::move(ge));
+  }
+  if (!groups.empty()) out["consumer_groups"] = std::move(groups);
   Json consumers = Json::array();
   for (const auto& c : flat.value("consumers", empty)) {
     Json ce = strip(c, "username");
@@ -396,7 +428,7 @@ Json nest(const Json& flat) {
   Json global = Json::array();
   for (const auto& p : plugins) {
     int scopes = 0;
-    for (const char* f : {"route", "service", "consumer"}) scopes += !refId(p, f).empty();
+    for (const char* f : kScopes) scopes += !refId(p, f).empty();
     if (scopes == 1) continue;
     Json e = strip(p, "instance_name");
     if (e.contains("id") && e["id"] == pluginStableId(p)) e.erase("id");

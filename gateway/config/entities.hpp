@@ -13,7 +13,7 @@
 
 namespace aigw::config {
 
-enum class EntityKind { Service, Route, Plugin, Consumer, KeyAuth };
+enum class EntityKind { Service, Route, Plugin, Consumer, KeyAuth, ConsumerGroup };
 
 struct EntityInfo {
   EntityKind kind;
@@ -37,7 +37,8 @@ bool looksLikeUuid(const std::string& s);
 std::string stringField(const nlohmann::json& object, const char* key, std::string fallback = {});
 
 struct FlatDocument {
-  nlohmann::json doc;  // {"_format_version", "services", "routes", "plugins", "consumers"}
+  // {"_format_version", "services", "routes", "plugins", "consumer_groups", "consumers"}
+  nlohmann::json doc;
   // flat path prefix -> path in the document the user wrote, e.g.
   // "plugins[3]" -> "services[0].routes[1].plugins[0]", for error messages.
   std::map<std::string, std::string> origin;

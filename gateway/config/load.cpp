@@ -70,7 +70,7 @@ Result<LocalDocuments, std::string> loadForSync(const std::vector<std::string>& 
         if (t.is_string()) out.select_tags.push_back(t.get<std::string>());
     // A Kubernetes AIGateway file becomes decK entities (with env references of its own).
     const nlohmann::json& flat = *(*built)->source;
-    for (const char* c : {"services", "routes", "plugins", "consumers"}) {
+    for (const char* c : {"services", "routes", "plugins", "consumer_groups", "consumers"}) {
       if (!flat.contains(c) || !flat[c].is_array()) continue;
       if (!merged.contains(c)) merged[c] = nlohmann::json::array();
       for (const auto& e : flat[c]) merged[c].push_back(e);

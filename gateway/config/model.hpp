@@ -9,6 +9,7 @@
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "config/errors.hpp"
@@ -47,11 +48,31 @@ struct Consumer {
   std::string id, username, custom_id;
   std::vector<std::string> tags;
   std::string entity_path;
+  std::vector<int> groups;  // indexes into Config::consumer_groups, by group name
+  // Index into Config::consumer_chains when a plugin is scoped to this consumer or one of its
+  // groups; -1 = its requests use the route's chain.
+  int chains = -1;
+};
+
+// Kong's consumer_groups: plugins scoped to a group apply to its member consumers.
+struct ConsumerGroup {
+  std::string id, name;
+  std::vector<std::string> tags;
+  std::string entity_path;
+};
+
+// A key-auth credential (decK: consumers[].keyauth_credentials[]). The key is a secret: it is
+// never logged nor put in an error message.
+struct KeyAuthCredential {
+  std::string id, key;
+  int consumer = -1;
+  std::vector<std::string> tags;
 };
 
 struct PluginInstance {
   std::string id, name, instance_name;
-  int route = -1, service = -1, consumer = -1;  // scope; all -1 = global
+  // Scope; all -1 = global. consumer and consumer_group are never both set.
+  int route = -1, service = -1, consumer = -1, consumer_group = -1;
   bool enabled = true;
   int priority = 0;
   std::vector<std::string> tags;
@@ -59,15 +80,28 @@ struct PluginInstance {
   std::string entity_path;
 };
 
+using Chain = std::vector<const PluginInstance*>;
+
 struct Config {
   std::vector<Service> services;
   std::vector<Route> routes;
   std::vector<Consumer> consumers;
+  std::vector<ConsumerGroup> consumer_groups;
+  std::vector<KeyAuthCredential> keyauth_credentials;
+  // key -> index into keyauth_credentials (keys are unique).
+  std::unordered_map<std::string, int> keyauth_by_key;
   std::vector<PluginInstance> plugins;
   // Per route (same index as routes): enabled plugins that apply, highest priority first.
-  std::vector<std::vector<const PluginInstance*>> route_plugins;
+  std::vector<Chain> route_plugins;
   // Plugins for requests that match no route (global ones only).
-  std::vector<const PluginInstance*> global_plugins;
+  Chain global_plugins;
+  // For consumers with scoped plugins (Consumer::chains): per route, the chain once the consumer
+  // is known. Its plugins down to the route's authentication plugins are the route chain's
+  // (Kong looks plugins up as it goes, so those ran before anyone was identified); below them
+  // the instance that applies to the consumer wins, with Kong's precedence (see chains.cpp).
+  std::vector<std::vector<Chain>> consumer_chains;
+  // The chain for `route` once `consumer` (-1 = none) is identified.
+  const Chain& chainFor(int route, int consumer) const;
   std::shared_ptr<const Router> router;
   // The normalised declarative document with ${{ env }} references kept (for dump/persist).
   std::shared_ptr<const nlohmann::json> source;
@@ -85,5 +119,7 @@ Result<ConfigPtr, ConfigErrors> build(const nlohmann::json& document,
 // The flat document build() would work on (a Kubernetes AIGateway converted first), with
 // ${{ env }} references unresolved; malformed parts are copied as they are.
 nlohmann::json flatSource(const nlohmann::json& document);
+// Fills route_plugins, global_plugins and the consumers' chains from `plugins` (chains.cpp).
+void buildChains(Config& cfg);
 
 }  // namespace aigw::config

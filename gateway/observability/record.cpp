@@ -37,6 +37,11 @@ std::string accessRecord(const proxy::RequestContext& ctx) {
                       {"latency_ms", static_cast<long long>(latency_ms * 1000) / 1000.0},
                       {"client_ip", ctx.request.remote_addr}};
   if (ctx.route >= 0) r["route"] = ctx.config->routes[static_cast<std::size_t>(ctx.route)].name;
+  // Kong's log serializer names the authenticated consumer (never its credential).
+  if (ctx.consumer >= 0) {
+    const auto& c = ctx.config->consumers[static_cast<std::size_t>(ctx.consumer)];
+    r["consumer"] = {{"id", c.id}, {"username", c.username}};
+  }
   if (ctx.ai) {
     r["provider"] = ctx.ai->provider_name;
     r["model"] = ctx.ai->call.model;

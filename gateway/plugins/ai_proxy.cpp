@@ -226,8 +226,7 @@ Verdict AiProxy::onAccess(proxy::RequestContext& ctx) const {
   call.model = model;
   call.body = &ctx.body;
   call.client_path = req.path;
-  if (auto q = req.target.find('?'); q != std::string::npos)
-    call.client_query = std::string_view(req.target).substr(q + 1);
+  call.client_query = ctx.clientQuery();  // without the client's gateway key
   if (const auto so = ctx.body.find("stream_options"); so != ctx.body.end() && so->is_object())
     call.client_wants_usage = so->value("include_usage", false);
   if (auth.param_location == "body" && !auth.param_name.empty() &&

@@ -11,6 +11,7 @@ const PluginSpec& aiPromptGuardSpec();
 const PluginSpec& aiPromptTemplateSpec();
 const PluginSpec& aiRequestTransformerSpec();
 const PluginSpec& aiResponseTransformerSpec();
+const PluginSpec& keyAuthSpec();
 const PluginSpec& testChunksSpec();  // tests only (registry.cpp)
 
 }  // namespace aigw::plugins

@@ -76,6 +76,9 @@ class Plugin {
   // reads the body with the smallest limit of the route's plugins, so an oversized body is
   // refused (413) before it is read.
   virtual std::size_t maxRequestBody() const { return 0; }
+  // True for authentication plugins (key-auth): their access hook may set ctx.consumer, and the
+  // plugins after them are then the consumer's (config::Config::chainFor).
+  virtual bool identifiesConsumer() const { return false; }
 };
 
 struct PluginSpec {

@@ -7,6 +7,7 @@ namespace aigw::plugins {
 
 namespace {
 const PluginSpec& (*const kPlugins[])() = {
+    keyAuthSpec,                // 1250
     aiRequestTransformerSpec,   // 777
     aiPromptTemplateSpec,       // 773
     aiPromptDecoratorSpec,      // 772

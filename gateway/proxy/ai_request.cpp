@@ -3,14 +3,18 @@
 namespace aigw::proxy {
 
 Result<http::UpstreamRequest, ApiError> buildAiRequest(const AiCall& ai,
-                                                       const http::Request& client) {
+                                                       const http::Request& client,
+                                                       ClientCredential credential) {
+  auto isCredential = [&](std::string_view name) {
+    return !credential.header.empty() && http::iequals(name, credential.header);
+  };
   auto upstream = ai.provider->buildRequest(ai.call, *ai.target);
   if (!upstream) return upstream;
   if (ai.auth) {
     const AuthSpec& auth = *ai.auth;
     if (!auth.header_name.empty()) {
       std::string value = auth.header_value;
-      if (auth.allow_override) {
+      if (auth.allow_override && !isCredential(auth.header_name)) {
         if (auto sent = client.get_header_value(auth.header_name); !sent.empty())
           value = std::move(sent);
       }
@@ -18,7 +22,8 @@ Result<http::UpstreamRequest, ApiError> buildAiRequest(const AiCall& ai,
     }
     if (auth.param_location == "query" && !auth.param_name.empty()) {
       std::string value = auth.param_value;
-      if (auth.allow_override && client.has_param(auth.param_name))
+      if (auth.allow_override && client.has_param(auth.param_name) &&
+          auth.param_name != credential.query_param)
         value = client.get_param_value(auth.param_name);
       upstream->url += (upstream->url.find('?') == std::string::npos ? "?" : "&") +
                        auth.param_name + "=" + http::percentEncode(value);
@@ -28,7 +33,7 @@ Result<http::UpstreamRequest, ApiError> buildAiRequest(const AiCall& ai,
   static constexpr const char* kForwarded[] = {"openai-organization", "openai-project",
                                                "openai-beta", "anthropic-beta", "x-request-id"};
   for (const char* h : kForwarded)
-    if (const std::string* v = http::findHeader(client.headers, h))
+    if (const std::string* v = http::findHeader(client.headers, h); v && !isCredential(h))
       upstream->headers.push_back({h, *v});
   return upstream;
 }

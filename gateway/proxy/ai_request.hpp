@@ -12,7 +12,15 @@
 
 namespace aigw::proxy {
 
+// Where the client's gateway key came (key-auth): that header or query parameter is never
+// forwarded nor used as an allow_override value, so the key stays at the gateway.
+struct ClientCredential {
+  std::string_view header;
+  std::string_view query_param;
+};
+
 Result<http::UpstreamRequest, ApiError> buildAiRequest(const AiCall& ai,
-                                                       const http::Request& client);
+                                                       const http::Request& client,
+                                                       ClientCredential credential = {});
 
 }  // namespace aigw::proxy

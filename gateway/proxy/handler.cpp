@@ -124,12 +124,12 @@ net::Task<std::optional<ApiError>> ProxyHandler::run(RequestContext& ctx, net::E
   const std::string* host = http::findHeader(req.headers, "host");
   ctx.route = cfg.router->match(req.method, host ? *host : std::string(), req.path);
   if (ctx.route < 0) co_return ApiError::notFound("no Route matched with those values");
-  const Chain& chain = cfg.route_plugins[static_cast<std::size_t>(ctx.route)];
-  chain_out = &chain;
+  const Chain& route_chain = cfg.route_plugins[static_cast<std::size_t>(ctx.route)];
+  chain_out = &route_chain;
 
   // The body is read only now that the route's limit is known: an oversized one is refused
   // from its Content-Length, or as soon as its chunks pass the limit.
-  const std::size_t route_limit = routeBodyLimit(chain);
+  const std::size_t route_limit = routeBodyLimit(route_chain);
   const net::BodyStatus body_status =
       co_await exchange.readBody(route_limit > 0 ? route_limit : SIZE_MAX);
   switch (body_status) {
@@ -147,13 +147,16 @@ net::Task<std::optional<ApiError>> ProxyHandler::run(RequestContext& ctx, net::E
           -1};
     case net::BodyStatus::Closed:
       ctx.outcome = "client closed the connection while sending the body";
-      finish(ctx, chain, 499);
+      finish(ctx, route_chain, 499);
       co_return std::nullopt;
   }
 
   const LoopClients& clients = clients_[exchange.loop()];
   const LoopLlmCaller llm(*clients.verified, *clients.unverified, exchange.executor());
-  co_await runAccess(ctx, chain, llm);
+  co_await runAccess(ctx, route_chain, llm);
+  // Once a consumer is identified the rest of the request runs on its chain.
+  chain_out = ctx.chain;
+  const Chain& chain = *ctx.chain;
   if (ctx.error) co_return *ctx.error;
   if (ctx.reply) {
     Reply reply = std::move(*ctx.reply);
@@ -172,7 +175,7 @@ net::Task<std::optional<ApiError>> ProxyHandler::run(RequestContext& ctx, net::E
     std::optional<ApiError> refused = co_await refreshCredential(*source, client, ai.provider_name);
     if (refused) co_return refused;
   }
-  auto request = buildAiRequest(ai, req);
+  auto request = buildAiRequest(ai, req, {ctx.credential_header, ctx.credential_query});
   if (!request) co_return request.error();
 
   std::unique_ptr<UpstreamResponse> up;

@@ -47,7 +47,9 @@ std::size_t ranCount(const RequestContext& ctx, const Chain& chain) {
 
 net::Task<void> runAccess(RequestContext& ctx, const Chain& chain, const LlmCaller& llm) {
   ctx.access_ran = 0;
-  for (const auto* p : chain) {
+  ctx.chain = &chain;
+  for (std::size_t i = 0; i < ctx.chain->size(); ++i) {
+    const auto* p = (*ctx.chain)[i];
     ++ctx.access_ran;
     // Most hooks never ask for an LLM: they run without a coroutine frame of their own.
     ctx.llm_result.reset();
@@ -60,6 +62,9 @@ net::Task<void> runAccess(RequestContext& ctx, const Chain& chain, const LlmCall
             ApiError::internal("plugin " + p->name + " ended the request without an answer");
       co_return;
     }
+    // The consumer's chain starts with the same plugins as the route's down to here.
+    if (ctx.consumer >= 0 && ctx.route >= 0 && p->impl->identifiesConsumer())
+      ctx.chain = &ctx.config->chainFor(ctx.route, ctx.consumer);
   }
 }
 

@@ -28,10 +28,12 @@ struct RequestContext;
 struct Reply;
 class LlmCaller;
 
-using Chain = std::vector<const config::PluginInstance*>;
+using Chain = config::Chain;
 
 // Access phase in priority order; stops at the first plugin that answers (ctx.error or
-// ctx.reply set). Records in ctx.access_ran how many hooks ran.
+// ctx.reply set). Records in ctx.access_ran how many hooks ran. `chain` is the route's; once an
+// authentication plugin identifies the consumer the rest of the phase runs on the consumer's
+// chain (same plugins up to that point), and ctx.chain is the chain the later phases use.
 net::Task<void> runAccess(RequestContext& ctx, const Chain& chain, const LlmCaller& llm);
 
 // Response phase over the plugins whose access hook ran, in priority order. When a hook

@@ -49,6 +49,13 @@ void RequestContext::setRawBody(std::string text) {
   body_error.clear();
 }
 
+std::string_view RequestContext::clientQuery() const {
+  if (query_without_credential) return *query_without_credential;
+  const auto q = request.target.find('?');
+  return q == std::string::npos ? std::string_view()
+                                : std::string_view(request.target).substr(q + 1);
+}
+
 std::string RequestContext::upstreamBody() const {
   if (body_edited) return json::dump(body);
   return std::string(rawBody());

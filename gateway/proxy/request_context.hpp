@@ -54,6 +54,20 @@ struct RequestContext {
   const http::Request& request;
   std::shared_ptr<const config::Config> config;
   int route = -1;  // index into config->routes
+  // The plugins in effect: the route's, then, once an authentication plugin has identified the
+  // consumer, the consumer's (config::Config::chainFor). Set by the access phase.
+  const config::Chain* chain = nullptr;
+
+  // Who is calling, set by an authentication plugin (key-auth): indexes into config->consumers
+  // and config->keyauth_credentials; -1 = not identified / no credential (anonymous).
+  int consumer = -1;
+  int credential = -1;
+  // Where the client's gateway key was found, so it never travels upstream with an AI call:
+  // the header's or query parameter's name (as configured), and the query without it.
+  std::string credential_header, credential_query;
+  std::optional<std::string> query_without_credential;
+  // The client's query string (without '?') as an upstream may see it.
+  std::string_view clientQuery() const;
 
   // The body, parsed at most once (ensureBody()); plugins that rewrite it edit it in place
   // (and set body_edited) before ai-proxy, which runs last in the access phase, or replace

@@ -99,7 +99,20 @@ std::string renderConfig(const Plan& plan) {
     routes += renderTemplate(templateText("route-" + r.provider + ".yaml"), vars);
   }
   if (!routes.empty() && routes.back() == '\n') routes.pop_back();
-  return renderTemplate(templateText("aigw.yaml"), {{"routes", routes}});
+  std::string out = renderTemplate(templateText("aigw.yaml"), {{"routes", routes}});
+  if (plan.gateway_key) {
+    if (!out.empty() && out.back() != '\n') out += '\n';
+    // apikey as Kong's default, authorization for OpenAI SDKs (Bearer KEY).
+    out +=
+        "consumers:\n"
+        "- username: quickstart\n"
+        "  keyauth_credentials:\n"
+        "  - key: ${{ env \"AIGW_API_KEY\" }}\n"
+        "plugins:\n"
+        "- name: key-auth\n"
+        "  config: {key_names: [apikey, authorization]}\n";
+  }
+  return out;
 }
 
 namespace {

@@ -25,6 +25,8 @@ struct RouteChoice {
 struct Plan {
   std::vector<RouteChoice> routes;
   std::vector<std::pair<std::string, std::string>> secrets;  // .env, in order
+  // Routes need a gateway key (key-auth with one consumer, the key is AIGW_API_KEY in .env).
+  bool gateway_key = false;
   // True when the only route is the built-in mock (nothing real was configured).
   bool demo() const { return routes.size() == 1 && routes[0].provider == "mock"; }
   void addSecret(const std::string& name, const std::string& value);

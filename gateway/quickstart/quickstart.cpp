@@ -175,6 +175,10 @@ int run(const Options& o) {
   Plan plan = o.yes ? planFromEnvironment(known, ollama_models, ollama_url)
                     : askPlan(known, ollama_models, ollama_url, style);
   if (plan.routes.empty()) plan.routes.push_back(mockRoute());
+  if (!o.api_key.empty()) {
+    plan.gateway_key = true;
+    plan.addSecret("AIGW_API_KEY", o.api_key);
+  }
   std::cout << "\n";
   printPlan(plan, style);
 
@@ -229,10 +233,15 @@ std::string readySection(const Plan& plan, const ReadyInfo& info, const tty::Sty
     out << "\n  " << style.bold(r.name()) << "  " << r.provider << " / " << r.model
         << (r.provider == "mock" ? style.dim("  (demo model, no real LLM)") : "") << "\n"
         << "    curl -s " << base << r.path()
+        << (plan.gateway_key ? " -H \"apikey: $AIGW_API_KEY\"" : "")
         << " -H 'Content-Type: application/json' -d "
            "'{\"messages\":[{\"role\":\"user\",\"content\":\"Say hello\"}]}'\n"
-        << "    aigw chat " << r.name() << chatFlags(info.port, info.admin_port) << "\n";
+        << "    aigw chat " << r.name() << chatFlags(info.port, info.admin_port)
+        << (plan.gateway_key ? " --api-key \"$AIGW_API_KEY\"" : "") << "\n";
   }
+  if (plan.gateway_key)
+    out << "\n  Every route needs the gateway key AIGW_API_KEY (in " << info.dir
+        << "/.env): set -a; . " << info.dir << "/.env\n";
   out << "\nFiles in " << info.dir << ":\n"
       << "  aigw.yaml   the config (keys appear only as ${{ env \"NAME\" }} references)\n"
       << "  .env        your keys (mode 0600)\n"

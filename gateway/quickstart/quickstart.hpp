@@ -19,6 +19,8 @@ struct Options {
   int admin_port = 8001;
   bool detach = false;
   bool no_serve = false;
+  // Non-empty: every route needs this gateway key (key-auth; kept in .env as AIGW_API_KEY).
+  std::string api_key;
 };
 
 // The exit code (0 ok, 1 runtime failure, 2 refused or bad input).

@@ -133,6 +133,35 @@ TEST_CASE("Kong's nested paths: GET/PATCH/PUT/DELETE through the parent, 404 for
     CHECK(a.call("DELETE", "/consumers/bob/key-auth/alice-key-2").status == 404);
     CHECK(a.call("DELETE", "/consumers/alice/key-auth/alice-key-2").status == 204);
   }
+  SUBCASE("/consumer_groups, their plugins and members") {
+    REQUIRE(a.form("POST", "/consumers", "username=alice").status == 201);
+    REQUIRE(a.form("POST", "/consumer_groups", "name=gold").status == 201);
+    CHECK(a.form("POST", "/consumer_groups", "name=gold").status == 409);
+    auto gp = a.call(
+        "POST", "/consumer_groups/gold/plugins",
+        R"({"name":"ai-prompt-decorator","config":{"prompts":{"append":[{"role":"user","content":"g"}]}}})");
+    REQUIRE(gp.status == 201);
+    CHECK(gp.json()["consumer_group"]["id"] == a.call("GET", "/consumer_groups/gold").json()["id"]);
+    auto added = a.form("POST", "/consumer_groups/gold/consumers", "consumer=alice");
+    REQUIRE(added.status == 201);
+    CHECK(added.json()["consumers"][0]["username"] == "alice");
+    CHECK(a.form("POST", "/consumer_groups/gold/consumers", "consumer=alice").status == 409);
+    CHECK(a.form("POST", "/consumer_groups/gold/consumers", "consumer=nobody").status == 400);
+    CHECK(a.call("GET", "/consumer_groups/gold/consumers").json()["data"].size() == 1);
+    CHECK(a.call("GET", "/consumers/alice/consumer_groups").json()["data"][0]["name"] == "gold");
+    // The decK dump nests the group's plugin and keeps the membership on the consumer.
+    auto dump = a.call("GET", "/config").json();
+    CHECK(dump["consumer_groups"][0]["plugins"][0]["name"] == "ai-prompt-decorator");
+    CHECK(dump["consumers"][0]["groups"].size() == 1);
+    CHECK(a.call("DELETE", "/consumer_groups/gold/consumers/alice").status == 204);
+    CHECK(a.call("GET", "/consumer_groups/gold/consumers").json()["data"].empty());
+    REQUIRE(a.form("POST", "/consumer_groups/gold/consumers", "consumer=alice").status == 201);
+    // Deleting the group removes its plugins and the membership, not the consumer.
+    CHECK(a.call("DELETE", "/consumer_groups/gold").status == 204);
+    CHECK(a.call("GET", "/plugins").json()["data"].size() == 1);
+    CHECK(a.call("GET", "/consumers/alice").status == 200);
+    CHECK(a.call("GET", "/consumers/alice/consumer_groups").json()["data"].empty());
+  }
 }
 
 TEST_CASE("schemas and enabled plugins in Kong's shapes") {

@@ -46,6 +46,15 @@ routes:
       route_type: llm/v1/chat
       auth: {header_name: Authorization, header_value: "Bearer sk-fake"}
       model: {provider: openai, name: gpt-4o-mini, options: {upstream_url: "{FAKE}/scenario/fake-truncate/v1/chat/completions"}}
+- name: locked-chat
+  paths: ["/locked/chat"]
+  plugins:
+  - name: key-auth
+  - name: ai-proxy
+    config:
+      route_type: llm/v1/chat
+      auth: {header_name: Authorization, header_value: "Bearer sk-configured"}
+      model: {provider: openai, name: gpt-4o-mini, options: {upstream_url: "{FAKE}/v1/chat/completions"}}
 - name: embeddings
   paths: ["/embed"]
   plugins:
@@ -54,6 +63,9 @@ routes:
       route_type: llm/v1/embeddings
       auth: {header_name: Authorization, header_value: "Bearer sk-fake"}
       model: {provider: openai, name: text-embedding-3-small, options: {upstream_url: "{FAKE}/v1/embeddings"}}
+consumers:
+- username: dev
+  keyauth_credentials: [{key: dev-gateway-key}]
 )";
 
 Gateway& gw() {
@@ -122,8 +134,22 @@ TEST_CASE("chat -m: only the answer on stdout, streamed or not") {
   // Without a route and without a terminal to ask on, the choices are named.
   r = sh(chatCmd("-m x"));
   CHECK(r.code == 2);
-  CHECK(r.err.find("broken-chat, fake-chat, slow-chat") != std::string::npos);
+  CHECK(r.err.find("broken-chat, fake-chat, locked-chat, slow-chat") != std::string::npos);
   CHECK(r.err.find("embeddings") == std::string::npos);
+}
+
+TEST_CASE("chat --api-key / AIGW_API_KEY: the gateway key of a key-auth route") {
+  auto r = sh(chatCmd("locked-chat -m hi"));
+  CHECK(r.code == 1);
+  CHECK(r.err.find("No API key found in request") != std::string::npos);
+  r = sh(chatCmd("locked-chat --api-key dev-gateway-key -m hi"));
+  CHECK(r.code == 0);
+  CHECK(r.out == "Hello from fake openai: hi\n");
+  // The provider gets its own key, never the gateway's.
+  CHECK(fake().lastRequest()["headers"]["authorization"] == "Bearer sk-configured");
+  r = sh("AIGW_API_KEY=dev-gateway-key " + chatCmd("locked-chat --no-stream -m env"));
+  CHECK(r.code == 0);
+  CHECK(r.out == "Hello from fake openai: env\n");
 }
 
 TEST_CASE("chat -m: errors print the gateway's message and exit 1") {

@@ -24,8 +24,8 @@ constexpr int kTimeoutMs = 20000;
 // test sets it.
 std::map<std::string, std::string> cleanEnv(std::map<std::string, std::string> extra = {}) {
   static const ReservedPort no_ollama;  // bound, never listening: the probe is refused
-  std::map<std::string, std::string> env = {{"NO_COLOR", "1"},
-                                            {"OLLAMA_HOST", no_ollama.hostPort()}};
+  std::map<std::string, std::string> env = {
+      {"NO_COLOR", "1"}, {"OLLAMA_HOST", no_ollama.hostPort()}, {"AIGW_API_KEY", ""}};
   for (const auto& spec : aigw::quickstart::catalog())
     for (const auto& field : spec.fields) env[std::string(field.env)] = "";
   for (auto& [k, v] : extra) env[k] = v;
@@ -128,6 +128,36 @@ TEST_CASE("quickstart --yes --detach with no key and no Ollama: the mock route a
   ::kill(second, SIGTERM);
   CHECK(waitUntil([&] { return processGone(second); }, kTimeoutMs));
   CHECK(readFile(dir + "/aigw.log").find("aigw: stopped") != std::string::npos);
+  removeTempDir(dir.substr(0, dir.rfind('/')));
+}
+
+TEST_CASE("quickstart --api-key: every route needs the gateway key, kept only in .env") {
+  const std::string dir = tempDir() + "/qs";
+  const ReservedPort port_slot, admin_slot;
+  const int port = port_slot.port(), admin = admin_slot.port();
+  const std::string key = "gw-key-0123456789";
+  Process p({AIGW_BINARY, "quickstart", "-o", dir, "--yes", "--detach", "--port",
+             std::to_string(port), "--admin-port", std::to_string(admin), "--api-key", key},
+            cleanEnv());
+  REQUIRE(p.wait(kTimeoutMs) == 0);
+  CHECK(p.log().find("--api-key \"$AIGW_API_KEY\"") != std::string::npos);
+  CHECK(p.log().find(key) == std::string::npos);
+  CHECK(readFile(dir + "/aigw.yaml").find(key) == std::string::npos);
+  CHECK(readFile(dir + "/.env").find("AIGW_API_KEY=" + key) != std::string::npos);
+  httplib::Client cli("127.0.0.1", port);
+  auto none = cli.Post("/mock/chat", kChatBody, "application/json");
+  REQUIRE(none);
+  CHECK(none->status == 401);
+  auto with = cli.Post("/mock/chat", {{"apikey", key}}, kChatBody, "application/json");
+  REQUIRE(with);
+  CHECK(with->status == 200);
+  auto bearer =
+      cli.Post("/mock/chat", {{"Authorization", "Bearer " + key}}, kChatBody, "application/json");
+  REQUIRE(bearer);
+  CHECK(bearer->status == 200);
+  const pid_t pid = std::stoi(readFile(dir + "/aigw.pid"));
+  ::kill(pid, SIGTERM);
+  CHECK(waitUntil([&] { return processGone(pid); }, kTimeoutMs));
   removeTempDir(dir.substr(0, dir.rfind('/')));
 }
 
