@@ -1,16 +1,16 @@
 #include "server.hpp"
 
-#include <httplib.h>
-#include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
+
+#include <boost/asio/ssl/context.hpp>
 
 #include "admin/admin_api.hpp"
+#include "admin/admin_server.hpp"
 #include "observability/access_log.hpp"
 #include "observability/metrics.hpp"
 #include "proxy/handler.hpp"
 #include "proxy/upstream.hpp"
-#include "thread_pool.hpp"
 
 namespace aigw {
 
@@ -37,25 +37,6 @@ bool parseListenAddress(const std::string& text, ListenAddress& out) {
   return true;
 }
 
-// cpp-httplib 0.11.4 listens with a backlog of 5, so a burst of new connections overflows the
-// accept queue and clients wait for SYN retransmits (1 s, 3 s, ...). It does not expose its
-// socket, so find the listening socket bound to our port and raise the backlog; Linux
-// accepts listen() again on a listening socket for exactly this.
-static void widenBacklog(int port) {
-  for (int fd = 3; fd < 4096; ++fd) {
-    int listening = 0;
-    socklen_t len = sizeof(listening);
-    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) continue;
-    sockaddr_storage addr{};
-    socklen_t alen = sizeof(addr);
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &alen) != 0) continue;
-    int bound = addr.ss_family == AF_INET6
-                    ? ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port)
-                    : ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
-    if (bound == port) ::listen(fd, 4096);
-  }
-}
-
 struct Gateway::Impl {
   GatewayOptions options;
   config::ConfigStore store;
@@ -68,10 +49,9 @@ struct Gateway::Impl {
   std::vector<std::unique_ptr<proxy::UpstreamClient>> clients;
   std::unique_ptr<proxy::ProxyHandler> handler;
   std::unique_ptr<net::HttpServer> proxy_server;
-  // HTTPS when --admin-tls-cert/--admin-tls-key are given (OpenSSL, as for upstream TLS).
-  std::unique_ptr<httplib::Server> admin_server;
-  std::thread admin_thread;
-  std::atomic<int> admin_port{0};
+  // The admin API has a loop of its own: its writes fsync, which must never stall the proxy.
+  net::EventLoops admin_loops{1, "aigw-admin"};
+  std::unique_ptr<net::HttpServer> admin_server;
   std::mutex stop_mu;
   bool started = false;
   bool stopped = false;
@@ -86,11 +66,7 @@ struct Gateway::Impl {
       : options(std::move(opts)),
         store(std::move(initial)),
         manager(store, options.data_dir),
-        proxy_loops(workerCount(options.workers), "aigw-proxy"),
-        admin_server(options.admin_tls_cert.empty()
-                         ? std::make_unique<httplib::Server>()
-                         : std::make_unique<httplib::SSLServer>(options.admin_tls_cert.c_str(),
-                                                                options.admin_tls_key.c_str())) {
+        proxy_loops(workerCount(options.workers), "aigw-proxy") {
     if (!options.access_log.empty())
       access_log = observability::AccessLog::open(options.access_log, startup_error);
     proxy::UpstreamClientOptions upstream_options{true, options.ca_file, 64, 30000};
@@ -118,34 +94,43 @@ struct Gateway::Impl {
         options.proxy_limits, "proxy");
   }
 
-  void configureAdmin() {
-    auto& svr = *admin_server;
-    svr.new_task_queue = [] { return new ElasticThreadPool(64); };
-    svr.set_read_timeout(60, 0);
-    svr.set_write_timeout(60, 0);
-    svr.set_keep_alive_timeout(5);
-    svr.set_keep_alive_max_count(10000);
-    svr.set_payload_max_length(64u << 20);
-    svr.set_tcp_nodelay(true);
-    // cpp-httplib's default also sets SO_REUSEPORT, which lets a second gateway bind the same
-    // port and take half the traffic; only SO_REUSEADDR (restart after TIME_WAIT) is wanted.
-    svr.set_socket_options([](int sock) {
-      const int yes = 1;
-      ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-    });
+  // HTTPS for the admin API when --admin-tls-cert/--admin-tls-key are given (the OpenSSL the
+  // upstream client uses). Null when not configured or unusable (startup_error says why).
+  std::shared_ptr<boost::asio::ssl::context> adminTls() {
+    if (options.admin_tls_cert.empty()) return nullptr;
+    auto ctx = std::make_shared<boost::asio::ssl::context>(boost::asio::ssl::context::tls_server);
+    boost::system::error_code ec;
+    ctx->set_options(boost::asio::ssl::context::default_workarounds |
+                         boost::asio::ssl::context::no_sslv2 | boost::asio::ssl::context::no_sslv3 |
+                         boost::asio::ssl::context::no_tlsv1 |
+                         boost::asio::ssl::context::no_tlsv1_1,
+                     ec);
+    if (!ec) ctx->use_certificate_chain_file(options.admin_tls_cert, ec);
+    if (!ec) ctx->use_private_key_file(options.admin_tls_key, boost::asio::ssl::context::pem, ec);
+    if (!ec && SSL_CTX_check_private_key(ctx->native_handle()) != 1)
+      ec = boost::asio::error::invalid_argument;
+    if (ec) {
+      startup_error = "cannot use --admin-tls-cert " + options.admin_tls_cert +
+                      " with --admin-tls-key " + options.admin_tls_key +
+                      " (unreadable, not PEM, or the key does not match the certificate)";
+      return nullptr;
+    }
+    return ctx;
   }
 };
 
 Gateway::Gateway(GatewayOptions options, config::ConfigPtr initial)
     : impl_(std::make_unique<Impl>(std::move(options), std::move(initial))) {
-  impl_->configureAdmin();
   admin::AdminApiOptions admin_options;
-  admin_options.access = impl_->options.admin_access;
   admin_options.env_allow.patterns = impl_->options.admin_env_allow;
   admin_options.metrics = [this] {
     return impl_->metrics.render(impl_->access_log ? impl_->access_log->dropped() : 0);
   };
-  admin::registerAdminApi(*impl_->admin_server, impl_->manager, std::move(admin_options));
+  auto handler = admin::makeAdminHandler(impl_->manager, std::move(admin_options));
+  impl_->admin_server = std::make_unique<net::HttpServer>(
+      impl_->admin_loops,
+      admin::makeAdminNetHandler(std::move(handler), impl_->options.admin_access),
+      admin::adminServerLimits(), "admin", impl_->adminTls());
 }
 
 Gateway::~Gateway() {
@@ -166,25 +151,12 @@ Status Gateway::start() {
   if (!impl_->startup_error.empty()) return Status::error(impl_->startup_error);
   raiseDescriptorLimit();
   const auto& o = impl_->options;
-  auto& admin = *impl_->admin_server;
-  if (!admin.is_valid())
-    return Status::error("cannot use --admin-tls-cert " + o.admin_tls_cert +
-                         " with --admin-tls-key " + o.admin_tls_key +
-                         " (unreadable, not PEM, or the key does not match the certificate)");
   if (Status s = impl_->proxy_server->listen(o.proxy.host, o.proxy.port); !s) return s;
-  const int admin_port =
-      o.admin.port == 0
-          ? admin.bind_to_any_port(o.admin.host.c_str())
-          : (admin.bind_to_port(o.admin.host.c_str(), o.admin.port) ? o.admin.port : -1);
-  if (admin_port <= 0)
-    return Status::error("cannot listen on " + o.admin.host + ":" + std::to_string(o.admin.port) +
-                         " (address already in use or not permitted); choose another with "
-                         "--admin-listen");
-  impl_->admin_port = admin_port;
-  widenBacklog(admin_port);
+  if (Status s = impl_->admin_server->listen(o.admin.host, o.admin.port); !s) return s;
   impl_->proxy_server->start();
+  impl_->admin_server->start();
   impl_->proxy_loops.start();
-  impl_->admin_thread = std::thread([this] { impl_->admin_server->listen_after_bind(); });
+  impl_->admin_loops.start();
   impl_->started = true;
   return {};
 }
@@ -196,6 +168,7 @@ void Gateway::stop() {
   impl_->proxy_server->stop();
   impl_->admin_server->stop();
   if (!impl_->started) return;
+  impl_->admin_loops.stop();
   // Requests in flight (streams included) finish; the drain is bounded so a stuck upstream
   // cannot hold the stop forever.
   const auto until =
@@ -207,7 +180,7 @@ void Gateway::stop() {
 
 void Gateway::wait() {
   impl_->proxy_loops.join();
-  if (impl_->admin_thread.joinable()) impl_->admin_thread.join();
+  impl_->admin_loops.join();
 }
 
 config::ConfigStore& Gateway::store() {
@@ -220,7 +193,7 @@ int Gateway::proxyPort() const {
   return impl_->proxy_server->port();
 }
 int Gateway::adminPort() const {
-  return impl_->admin_port;
+  return impl_->admin_server->port();
 }
 
 }  // namespace aigw

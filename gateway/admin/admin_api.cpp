@@ -388,19 +388,4 @@ bool guardAdminRequest(const httplib::Request& req, httplib::Response& res,
   return true;
 }
 
-void registerAdminApi(httplib::Server& server, config::ConfigManager& manager,
-                      AdminApiOptions options) {
-  server.set_pre_routing_handler(
-      [access = options.access](const httplib::Request& req, httplib::Response& res) {
-        return guardAdminRequest(req, res, access) ? httplib::Server::HandlerResponse::Handled
-                                                   : httplib::Server::HandlerResponse::Unhandled;
-      });
-  auto handler = makeAdminHandler(manager, std::move(options));
-  server.Get(".*", handler);
-  server.Post(".*", handler);
-  server.Put(".*", handler);
-  server.Patch(".*", handler);
-  server.Delete(".*", handler);
-}
-
 }  // namespace aigw::admin

@@ -23,8 +23,8 @@ struct AdminApiOptions {
   EnvAllowList env_allow;                // ${{ env }} names a write may add (admin/env_allow.hpp)
 };
 
-// One handler for every admin request (dispatches on method and path itself), so any HTTP
-// server can carry the admin API.
+// One handler for every admin request (dispatches on method and path itself); the event-loop
+// server carries it (admin/admin_server.hpp).
 using AdminHandler = std::function<void(const httplib::Request&, httplib::Response&)>;
 AdminHandler makeAdminHandler(config::ConfigManager& manager, AdminApiOptions options);
 
@@ -32,10 +32,5 @@ AdminHandler makeAdminHandler(config::ConfigManager& manager, AdminApiOptions op
 // (a refusal, or a CORS preflight), false when the request goes on to the handler.
 bool guardAdminRequest(const httplib::Request& req, httplib::Response& res,
                        const AdminAccessOptions& access);
-
-// Registers the access checks as the pre-routing hook, and the handler for
-// GET/POST/PUT/PATCH/DELETE on every path of `server`.
-void registerAdminApi(httplib::Server& server, config::ConfigManager& manager,
-                      AdminApiOptions options);
 
 }  // namespace aigw::admin

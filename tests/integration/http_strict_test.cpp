@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -307,6 +308,27 @@ TEST_SUITE("http strict") {
     CHECK(second.log().find("address already in use: 127.0.0.1:" +
                             std::to_string(gateway().port())) != std::string::npos);
     // The first one is untouched.
+    CHECK(gateway().post("/mock/chat", kChat).status == 200);
+  }
+
+  TEST_CASE("issue #8 - 1,000 trickling clients on the admin port leave /status answering") {
+    rlimit lim{};
+    REQUIRE(getrlimit(RLIMIT_NOFILE, &lim) == 0);
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+    REQUIRE(lim.rlim_cur >= 1200);
+    std::vector<std::unique_ptr<Raw>> loris;
+    for (int i = 0; i < 1000; ++i) {
+      loris.push_back(std::make_unique<Raw>(gateway().adminPort()));
+      REQUIRE(loris.back()->connected());
+      loris.back()->send("GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ");
+    }
+    const auto t0 = Clock::now();
+    auto status = gateway().admin("/status");
+    CHECK(status.status == 200);
+    MESSAGE("/status among 1,000 trickling admin connections took "
+            << std::chrono::duration<double, std::milli>(Clock::now() - t0).count() << " ms");
+    // The proxy is not affected either.
     CHECK(gateway().post("/mock/chat", kChat).status == 200);
   }
 }

@@ -9,6 +9,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -82,24 +83,25 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Connection(tcp::socket socket, std::shared_ptr<HttpServer::Shared> shared, LoopState& loop,
              std::size_t loop_index, std::string client)
       : socket_(std::move(socket)),
+        executor_(socket_.get_executor()),
         shared_(std::move(shared)),
         loop_(loop),
         loop_index_(loop_index),
         client_(std::move(client)),
         // A deadline cancels the pending operation but keeps the socket, so the server can still
         // answer 408 before it closes.
-        watchdog_(socket_.get_executor(), [this] { cancel(); }) {
+        watchdog_(executor_, [this] { cancel(); }) {
     buffer_.reserve(16 * 1024);
   }
 
   static Task<void> run(std::shared_ptr<Connection> self);
   void abort() {
     error_code ignored;
-    socket_.close(ignored);
+    lowest().close(ignored);
   }
   void cancel() {
     error_code ignored;
-    socket_.cancel(ignored);
+    lowest().cancel(ignored);
   }
   const std::string& client() const { return client_; }
   // Dropped to make room (a cap was reached) or because the server stops.
@@ -114,7 +116,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string& scratch() { return scratch_; }
   bool http10() const { return version_ == 10; }
   bool headRequest() const { return head_request_; }
-  Executor executor() { return socket_.get_executor(); }
+  Executor executor() { return executor_; }
 
   std::list<Connection*>::iterator waiting_it;  // position in LoopState::waiting, when waiting
   bool in_waiting = false;
@@ -125,7 +127,32 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void enterWaiting();
   void leaveWaiting();
 
-  tcp::socket socket_;
+  tcp::socket& lowest() { return tls_ ? tls_->next_layer() : socket_; }
+  // The operations on the connection's stream, plain or TLS.
+  template <typename Parser>
+  Task<std::size_t> readHeader(Parser& parser, error_code& ec) {
+    auto token = asio::redirect_error(asio::use_awaitable, ec);
+    if (tls_) co_return co_await bhttp::async_read_header(*tls_, buffer_, parser, token);
+    co_return co_await bhttp::async_read_header(socket_, buffer_, parser, token);
+  }
+  template <typename Parser>
+  Task<std::size_t> readSome(Parser& parser, error_code& ec) {
+    auto token = asio::redirect_error(asio::use_awaitable, ec);
+    if (tls_) co_return co_await bhttp::async_read_some(*tls_, buffer_, parser, token);
+    co_return co_await bhttp::async_read_some(socket_, buffer_, parser, token);
+  }
+  template <typename Buffers>
+  Task<std::size_t> writeAll(const Buffers& buffers, error_code& ec) {
+    auto token = asio::redirect_error(asio::use_awaitable, ec);
+    if (tls_) co_return co_await asio::async_write(*tls_, buffers, token);
+    co_return co_await asio::async_write(socket_, buffers, token);
+  }
+  // TLS servers: the handshake, within the head's deadline.
+  Task<bool> handshake();
+
+  tcp::socket socket_;  // moved into tls_ for a TLS server
+  Executor executor_;
+  std::optional<asio::ssl::stream<tcp::socket>> tls_;
   std::shared_ptr<HttpServer::Shared> shared_;
   LoopState& loop_;
   std::size_t loop_index_;
@@ -152,6 +179,7 @@ struct LoopState {
 
 struct HttpServer::Shared {
   Handler handler;
+  std::shared_ptr<asio::ssl::context> tls;  // null: plain HTTP
   ServerLimits limits;
   std::string name;
   std::vector<std::unique_ptr<LoopState>> loops;
@@ -202,9 +230,23 @@ Task<void> Connection::refuse(int status, std::string_view message) {
   co_await write(scratch_, body);
 }
 
+Task<bool> Connection::handshake() {
+  tls_.emplace(std::move(socket_), *shared_->tls);
+  error_code ec;
+  co_await tls_->async_handshake(asio::ssl::stream_base::server,
+                                 asio::redirect_error(asio::use_awaitable, ec));
+  co_return !ec;
+}
+
 Task<void> Connection::serve() {
   const ServerLimits& limits = shared_->limits;
   const auto accepted = Clock::now();
+  if (shared_->tls) {
+    watchdog_.arm(accepted + std::chrono::milliseconds(limits.header_timeout_ms));
+    const bool ok = co_await handshake();
+    watchdog_.disarm();
+    if (!ok) co_return;
+  }
   bool first = true;
   http::Request request;
   while (!shared_->stopping.load(std::memory_order_relaxed)) {
@@ -218,8 +260,7 @@ Task<void> Connection::serve() {
     // head; and boost::none compares as below any length in Beast 1.74.)
     head_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     error_code ec;
-    co_await bhttp::async_read_header(socket_, buffer_, *head_parser_,
-                                      asio::redirect_error(asio::use_awaitable, ec));
+    co_await readHeader(*head_parser_, ec);
     const bool expired = watchdog_.expired();
     watchdog_.disarm();
     leaveWaiting();
@@ -291,7 +332,7 @@ Task<void> Connection::serve() {
       const std::string body = errorBody("internal error while handling the request");
       co_await ex.respond(500, {}, body);
     }
-    if (!socket_.is_open()) co_return;
+    if (!lowest().is_open()) co_return;
     // A body the handler did not read must leave the connection before the next request can be
     // parsed; small ones are drained, larger ones end the connection.
     if (!ex.body_read_ && !ex.close_after_) {
@@ -325,8 +366,7 @@ Task<BodyStatus> Connection::readBody(Exchange& ex, std::size_t limit) {
   while (!bp.is_done()) {
     watchdog_.armAfter(std::chrono::milliseconds(limits.body_timeout_ms));
     error_code ec;
-    co_await bhttp::async_read_some(socket_, buffer_, bp,
-                                    asio::redirect_error(asio::use_awaitable, ec));
+    co_await readSome(bp, ec);
     const bool expired = watchdog_.expired();
     watchdog_.disarm();
     if (ec) {
@@ -344,12 +384,12 @@ Task<BodyStatus> Connection::readBody(Exchange& ex, std::size_t limit) {
 }
 
 Task<bool> Connection::write(std::string_view head, std::string_view body) {
-  if (!socket_.is_open()) co_return false;
+  if (!lowest().is_open()) co_return false;
   watchdog_.armAfter(std::chrono::milliseconds(shared_->limits.write_timeout_ms));
   error_code ec;
   const std::array<asio::const_buffer, 2> buffers{asio::buffer(head.data(), head.size()),
                                                   asio::buffer(body.data(), body.size())};
-  co_await asio::async_write(socket_, buffers, asio::redirect_error(asio::use_awaitable, ec));
+  co_await writeAll(buffers, ec);
   watchdog_.disarm();
   if (ec) {
     abort();
@@ -550,9 +590,11 @@ Task<void> acceptLoop(std::shared_ptr<HttpServer::Shared> shared, std::size_t in
 
 }  // namespace
 
-HttpServer::HttpServer(EventLoops& loops, Handler handler, ServerLimits limits, std::string name)
+HttpServer::HttpServer(EventLoops& loops, Handler handler, ServerLimits limits, std::string name,
+                       std::shared_ptr<boost::asio::ssl::context> tls)
     : loops_(loops), shared_(std::make_shared<Shared>()) {
   shared_->handler = std::move(handler);
+  shared_->tls = std::move(tls);
   shared_->limits = limits;
   shared_->name = std::move(name);
   for (std::size_t i = 0; i < loops.size(); ++i)
@@ -564,6 +606,10 @@ HttpServer::HttpServer(EventLoops& loops, Handler handler, ServerLimits limits, 
 
 HttpServer::~HttpServer() {
   stop();
+  // The acceptors of every loop live in Shared, which coroutines still pending on the loops keep
+  // alive; whichever loop is destroyed last would release them after another loop's reactor is
+  // gone. Close them now (the loops are stopped, see the header), while every loop still exists.
+  for (auto& loop : shared_->loops) loop->acceptor.reset();
 }
 
 Status HttpServer::listen(const std::string& host, int port) {

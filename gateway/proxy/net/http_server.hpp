@@ -27,6 +27,10 @@
 #include "proxy/net/event_loops.hpp"
 #include "proxy/net/task.hpp"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace aigw::net {
 
 struct ServerLimits {
@@ -97,8 +101,10 @@ using Handler = std::function<Task<void>(Exchange&)>;
 
 class HttpServer {
  public:
-  // `name` appears in messages ("proxy", "admin").
-  HttpServer(EventLoops& loops, Handler handler, ServerLimits limits, std::string name);
+  // `name` appears in messages ("proxy", "admin"). With `tls`, connections speak HTTPS.
+  HttpServer(EventLoops& loops, Handler handler, ServerLimits limits, std::string name,
+             std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
+  // Destroy it after its loops have stopped running and before they are destroyed.
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
