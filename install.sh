@@ -2,15 +2,15 @@
 # aigw installer: Debian packages via apt, a Release build with CMake, `aigw` installed.
 # Works from a checkout and piped:
 #   ./install.sh [OPTIONS]
-#   curl -fsSL <URL>/install.sh | bash
-#   curl -fsSL <URL>/install.sh | bash -s -- --prefix DIR --test
+#   curl -fsSL <URL>/install.sh | AIGW_REPO=<git URL> bash
+#   curl -fsSL <URL>/install.sh | AIGW_REPO=<git URL> bash -s -- --prefix DIR --test
 set -euo pipefail
 
 # Everything runs inside main(), so that bash has read the whole script before the first
 # command runs: when piped, a command that reads stdin would otherwise eat the rest of it.
 main() {
-# The repository a piped install fetches (override with AIGW_REPO; see README).
-DEFAULT_REPO="https://github.com/aigw/aigw.git"
+# A piped install fetches the source from AIGW_REPO, which the user names: the script does not
+# guess a repository, so it never builds code from a place the user did not choose.
 
 usage() {
   cat <<'EOF'
@@ -23,10 +23,10 @@ aigw installer: installs the build dependencies (apt), builds aigw and installs 
   ./install.sh --no-build      fetch the source and check the dependencies, build nothing
   ./install.sh -h, --help      this text
 
-Piped (no checkout needed): curl -fsSL URL/install.sh | bash -s -- [OPTIONS]
+Piped (no checkout needed): curl -fsSL URL/install.sh | AIGW_REPO=GIT_URL bash -s -- [OPTIONS]
   The source is cloned into a cache directory, then built and installed as above;
   running it again upgrades that copy in place.
-  AIGW_REPO        git repository to fetch (default: the project's repository, see README)
+  AIGW_REPO        git repository to fetch (required when piped: the aigw repository you use)
   AIGW_REF         tag, branch or commit (default: the newest v* tag, else the default branch)
   AIGW_CACHE_DIR   where the source is kept (default: ~/.cache/aigw)
 Also: AIGW_JOBS (parallel build jobs), AIGW_BUILD_DIR (build directory, default build).
@@ -103,7 +103,9 @@ if [ -n "${BASH_SOURCE[0]:-}" ] && [ -f "${BASH_SOURCE[0]}" ]; then
 fi
 
 if [ -z "$SRC_DIR" ]; then
-  REPO=${AIGW_REPO:-$DEFAULT_REPO}
+  REPO=${AIGW_REPO:-}
+  [ -n "$REPO" ] || fail "no checkout here, and AIGW_REPO is not set" \
+    "set AIGW_REPO to the aigw git repository (the one this install.sh came from), e.g. curl -fsSL URL/install.sh | AIGW_REPO=GIT_URL bash"
   CACHE=${AIGW_CACHE_DIR:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/aigw}
   SRC_DIR="$CACHE/src"
   step "no checkout here: fetching aigw from $REPO"

@@ -55,6 +55,9 @@ piped bad.txt --frobnicate && rc=0 || rc=$?
 check "an unknown option exits 2" test "$rc" = 2
 check "an unknown option says what to do" contains bad.txt "see --help"
 
+AIGW_REPO= piped unset.txt --no-build && rc=0 || rc=$?
+check "without AIGW_REPO a piped run exits 1" test "$rc" = 1
+check "without AIGW_REPO it says what to set" contains unset.txt "set AIGW_REPO to the aigw git repository"
 AIGW_REPO="file://$WORK/missing.git" piped norepo.txt --no-build && rc=0 || rc=$?
 check "an unreachable repository exits 1" test "$rc" = 1
 check "an unreachable repository names it" contains norepo.txt "cannot reach file://$WORK/missing.git"
