@@ -94,7 +94,7 @@ M = [
   'if (auth.allow_override && req.has_param(auth.param_name.c_str()))', 'if (req.has_param(auth.param_name.c_str()))',
   'aigw', [IT, '-sf=*gemini_test*']),
  ('upstream-drop-not-an-error', 'gateway/proxy/handler.cpp',
-  '  if (status && st.upstream->error().kind != UpstreamFailure::None) {', '  if (false) {',
+  '    if (status && up->error().kind != UpstreamFailure::None)', '    if (false)',
   'aigw', [IT, '-tc=a truncated upstream stream*']),
  ('admin-origin-unchecked', 'gateway/admin/access.cpp',
   '    if (!origin_allowed)\n      return refuse(403,', '    if (false)\n      return refuse(403,',
@@ -124,6 +124,20 @@ M = [
   'u.prompt_tokens = wire::integer(billed, "input_tokens", wire::integer(tokens, "input_tokens"));',
   'u.prompt_tokens = wire::integer(tokens, "input_tokens", wire::integer(billed, "input_tokens"));',
   'unit_providers', [BUILD + '/tests/unit_providers', '-tc=cohere*']),
+ ('duplicate-content-length-accepted', 'gateway/proxy/net/http_server.cpp',
+  '    if (content_lengths > 1) {', '    if (false) {',
+  'aigw', [IT, '-tc=framing that could smuggle*']),
+ ('unchunked-transfer-encoding-accepted', 'gateway/proxy/net/http_server.cpp',
+  'if (msg.find(bhttp::field::transfer_encoding) != msg.end() && !head_parser_->chunked()) {',
+  'if (false) {',
+  'aigw', [IT, '-tc=framing that could smuggle*']),
+ ('header-field-count-unbounded', 'gateway/proxy/net/http_server.cpp',
+  '    if (fields > limits.max_header_fields) {', '    if (false) {',
+  'aigw', [IT, '-tc=a request head over 32 KiB*']),
+ ('head-deadline-restarts', 'gateway/proxy/net/http_server.cpp',
+  '    watchdog_.arm(first ? accepted + std::chrono::milliseconds(limits.header_timeout_ms)',
+  '    watchdog_.arm(first ? Clock::now() + std::chrono::hours(1)',
+  'aigw', [IT, '-tc=a head not complete within*'])
 ]
 only = set(args.ids)
 results = []
