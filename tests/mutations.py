@@ -39,8 +39,8 @@ M = [
   '    if (auth.allow_override) {\n      if (auto client = headerValue(req, auth.header_name)',
   '    if (true) {\n      if (auto client = headerValue(req, auth.header_name)',
   'aigw', [[IT, '-tc=chat: translated request*'], E2E]),
- ('done-without-blank-line', 'gateway/proxy/handler.cpp',
-  'out.raw("data: [DONE]\\n\\n");', 'out.raw("data: [DONE]\\n");',
+ ('done-without-blank-line', 'gateway/proxy/ai_exchange.cpp',
+  'out_.raw("data: [DONE]\\n\\n");', 'out_.raw("data: [DONE]\\n");',
   'aigw', [[IT, '-tc=streaming: SSE chunks*'], [IT, '-sf=*end_of_stream*']]),
  ('eos-openai', 'gateway/providers/openai_compat.cpp',
   'if (!done_)\n      return Status::error("upstream stream ended before [DONE]',
@@ -93,8 +93,8 @@ M = [
  ('query-key-client-wins', 'gateway/plugins/ai_proxy.cpp',
   'if (auth.allow_override && req.has_param(auth.param_name.c_str()))', 'if (req.has_param(auth.param_name.c_str()))',
   'aigw', [IT, '-sf=*gemini_test*']),
- ('upstream-drop-not-an-error', 'gateway/proxy/handler.cpp',
-  '    if (status && up->error().kind != UpstreamFailure::None)', '    if (false)',
+ ('upstream-drop-not-an-error', 'gateway/proxy/ai_exchange.cpp',
+  '    if (status_ && up_ && up_->error().kind != UpstreamFailure::None) {', '    if (false) {',
   'aigw', [IT, '-tc=a truncated upstream stream*']),
  ('admin-origin-unchecked', 'gateway/admin/access.cpp',
   '    if (!origin_allowed)\n      return refuse(403,', '    if (false)\n      return refuse(403,',
@@ -137,7 +137,14 @@ M = [
  ('head-deadline-restarts', 'gateway/proxy/net/http_server.cpp',
   '    watchdog_.arm(first ? accepted + std::chrono::milliseconds(limits.header_timeout_ms)',
   '    watchdog_.arm(first ? Clock::now() + std::chrono::hours(1)',
-  'aigw', [IT, '-tc=a head not complete within*'])
+  'aigw', [IT, '-tc=a head not complete within*']),
+ ('bad-request-retried', 'gateway/proxy/retry_policy.cpp',
+  '  const bool matched = bit != 0 && (policy.criteria & bit) != 0;',
+  '  const bool matched = fault.kind == AttemptFault::Kind::Status || (bit != 0 && (policy.criteria & bit) != 0);',
+  'aigw', [IT, '-tc=ai-proxy-advanced: balancing*']),
+ ('retry-after-ignored', 'gateway/proxy/balancer.cpp',
+  '  if (report.retry_after_ms >= 0) {', '  if (false) {',
+  'aigw', [IT, '-tc=ai-proxy-advanced: balancing*'])
 ]
 only = set(args.ids)
 results = []

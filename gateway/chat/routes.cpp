@@ -16,11 +16,25 @@ std::string refId(const Json& e, const char* field) {
   return e[field].value("id", "");
 }
 
-bool isChatProxy(const Json& p) {
-  if (!p.is_object() || p.value("name", "") != "ai-proxy" || !p.value("enabled", true))
-    return false;
+bool isProxy(const Json& p) {
+  const std::string name = p.is_object() ? p.value("name", "") : "";
+  return name == "ai-proxy" || name == "ai-proxy-advanced";
+}
+
+// The LLM block (route_type, model) of ai-proxy's config, or of ai-proxy-advanced's first
+// target.
+Json llmBlock(const Json& p) {
   const Json config = p.value("config", Json::object());
-  return config.is_object() && config.value("route_type", "") == "llm/v1/chat";
+  if (!config.is_object()) return Json::object();
+  if (p.value("name", "") != "ai-proxy-advanced") return config;
+  const Json targets = config.value("targets", Json::array());
+  return targets.is_array() && !targets.empty() && targets[0].is_object() ? targets[0]
+                                                                          : Json::object();
+}
+
+bool isChatProxy(const Json& p) {
+  if (!isProxy(p) || !p.value("enabled", true)) return false;
+  return llmBlock(p).value("route_type", "") == "llm/v1/chat";
 }
 
 }  // namespace
@@ -36,7 +50,7 @@ std::vector<ChatRoute> chatRoutes(const Json& routes, const Json& plugins) {
     const Json* best = nullptr;
     int best_rank = 0;
     for (const auto& p : plugins) {
-      if (!p.is_object() || p.value("name", "") != "ai-proxy") continue;
+      if (!isProxy(p)) continue;
       if (!refId(p, "consumer").empty()) continue;
       const std::string pr = refId(p, "route"), ps = refId(p, "service");
       int rank = 0;
@@ -56,7 +70,7 @@ std::vector<ChatRoute> chatRoutes(const Json& routes, const Json& plugins) {
     c.path = paths.is_array() && !paths.empty() && paths[0].is_string()
                  ? paths[0].get<std::string>()
                  : "";
-    const Json model = (*best)["config"].value("model", Json::object());
+    const Json model = llmBlock(*best).value("model", Json::object());
     if (model.is_object()) {
       if (model.contains("provider") && model["provider"].is_string())
         c.provider = model["provider"];

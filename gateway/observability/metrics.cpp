@@ -48,6 +48,24 @@ Metrics::Series& Metrics::series(const std::string& route, const std::string& pr
   return *slot;
 }
 
+Metrics::AttemptSeries& Metrics::attemptSeries(const std::string& route,
+                                               const std::string& provider,
+                                               const std::string& model,
+                                               const std::string& outcome) {
+  const std::string key = route + '\x1f' + provider + '\x1f' + model + '\x1f' + outcome;
+  AttemptShard& shard = attempt_shards_[std::hash<std::string>{}(key) % attempt_shards_.size()];
+  std::lock_guard lock(shard.mu);
+  auto& slot = shard.series[key];
+  if (!slot) {
+    slot = std::make_unique<AttemptSeries>();
+    slot->route = route;
+    slot->provider = provider;
+    slot->model = model;
+    slot->outcome = outcome;
+  }
+  return *slot;
+}
+
 std::string Metrics::modelLabel(const std::string& route, const std::string& model) {
   ModelShard& shard = model_shards_[std::hash<std::string>{}(route) % model_shards_.size()];
   std::lock_guard lock(shard.mu);
@@ -69,6 +87,14 @@ void Metrics::record(const proxy::RequestContext& ctx) {
     model = modelLabel(route, ctx.ai->call.model);  // chosen by the client: bounded
   // Statuses the gateway itself sets; anything odd from a provider is folded.
   const int status = ctx.status >= 100 && ctx.status <= 599 ? ctx.status : 0;
+  // Outcomes are a closed set ("ok", "error", "timeout", "invalid", "http_<status>"); models
+  // are bounded like the request series'.
+  for (const auto& a : ctx.attempts) {
+    AttemptSeries& as = attemptSeries(route, a.provider, modelLabel(route, a.model), a.outcome);
+    as.count.fetch_add(1, std::memory_order_relaxed);
+    as.latency_sum_us.fetch_add(static_cast<std::uint64_t>(a.latency_ms * 1000),
+                                std::memory_order_relaxed);
+  }
   Series& s = series(route, provider, model, status);
   s.requests.fetch_add(1, std::memory_order_relaxed);
   const double ms =
@@ -153,6 +179,31 @@ std::string Metrics::render(std::uint64_t access_log_dropped) const {
            std::to_string(s->latency_sum_us.load() / 1000.0) + "\n";
     out += "aigw_request_latency_ms_count{" + l + "} " + std::to_string(cumulative) + "\n";
   }
+  std::vector<const AttemptSeries*> attempts;
+  for (const auto& shard : attempt_shards_) {
+    std::lock_guard lock(shard.mu);
+    for (const auto& [k, s] : shard.series) attempts.push_back(s.get());
+  }
+  std::sort(attempts.begin(), attempts.end(), [](const AttemptSeries* a, const AttemptSeries* b) {
+    return std::tie(a->route, a->provider, a->model, a->outcome) <
+           std::tie(b->route, b->provider, b->model, b->outcome);
+  });
+  out +=
+      "# HELP aigw_upstream_attempts_total Upstream attempts, by target and outcome (failover "
+      "makes several per request).\n# TYPE aigw_upstream_attempts_total counter\n";
+  auto attemptLabels = [](const AttemptSeries& a) {
+    return "route=\"" + esc(a.route) + "\",ai_provider=\"" + esc(a.provider) + "\",ai_model=\"" +
+           esc(a.model) + "\",outcome=\"" + esc(a.outcome) + "\"";
+  };
+  for (const auto* a : attempts)
+    out += "aigw_upstream_attempts_total{" + attemptLabels(*a) + "} " +
+           std::to_string(a->count.load()) + "\n";
+  out +=
+      "# HELP aigw_upstream_attempt_latency_ms_sum Time spent in upstream attempts.\n# TYPE "
+      "aigw_upstream_attempt_latency_ms_sum counter\n";
+  for (const auto* a : attempts)
+    out += "aigw_upstream_attempt_latency_ms_sum{" + attemptLabels(*a) + "} " +
+           std::to_string(a->latency_sum_us.load() / 1000.0) + "\n";
   out +=
       "# HELP aigw_access_log_dropped_total Access-log lines dropped because the writer fell "
       "behind.\n"

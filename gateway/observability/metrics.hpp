@@ -47,6 +47,19 @@ class Metrics {
     mutable std::mutex mu;
     std::unordered_map<std::string, std::unique_ptr<Series>> series;
   };
+  // Upstream attempts (several per request with ai-proxy-advanced's failover).
+  struct AttemptSeries {
+    std::string route, provider, model, outcome;
+    std::atomic<std::uint64_t> count{0};
+    std::atomic<std::uint64_t> latency_sum_us{0};
+  };
+  struct AttemptShard {
+    mutable std::mutex mu;
+    std::unordered_map<std::string, std::unique_ptr<AttemptSeries>> series;
+  };
+  AttemptSeries& attemptSeries(const std::string& route, const std::string& provider,
+                               const std::string& model, const std::string& outcome);
+  std::array<AttemptShard, 16> attempt_shards_;
   struct ModelShard {
     std::mutex mu;
     std::unordered_map<std::string, std::unordered_set<std::string>> per_route;

@@ -60,6 +60,20 @@ std::string accessRecord(const proxy::RequestContext& ctx) {
       }
     }
   }
+  // Every upstream attempt (failover makes several): target, status, outcome, latency.
+  if (ctx.attempts.size() > 1 || (ctx.ai && ctx.ai->targets)) {
+    nlohmann::json attempts = nlohmann::json::array();
+    for (const auto& a : ctx.attempts) {
+      nlohmann::json e = {{"provider", a.provider},
+                          {"model", a.model},
+                          {"outcome", a.outcome},
+                          {"latency_ms", static_cast<long long>(a.latency_ms * 1000) / 1000.0}};
+      if (a.target >= 0) e["target"] = a.target;
+      if (a.status > 0) e["status"] = a.status;
+      attempts.push_back(std::move(e));
+    }
+    r["attempts"] = std::move(attempts);
+  }
   if (!ctx.outcome.empty()) r["error"] = ctx.outcome;
   // Fields a plugin's config explicitly asked to log (e.g. ai-prompt-template's
   // log_original_request), under Kong's names.

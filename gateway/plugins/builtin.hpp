@@ -6,6 +6,7 @@
 namespace aigw::plugins {
 
 const PluginSpec& aiProxySpec();
+const PluginSpec& aiProxyAdvancedSpec();
 const PluginSpec& aiPromptDecoratorSpec();
 const PluginSpec& aiPromptGuardSpec();
 const PluginSpec& aiPromptTemplateSpec();

@@ -13,6 +13,7 @@ const PluginSpec& (*const kPlugins[])() = {
     aiPromptDecoratorSpec,      // 772
     aiPromptGuardSpec,          // 771
     aiProxySpec,                // 770
+    aiProxyAdvancedSpec,        // 770
     aiResponseTransformerSpec,  // 768
 };
 

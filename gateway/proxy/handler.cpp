@@ -6,44 +6,14 @@
 #include "observability/metrics.hpp"
 #include "observability/record.hpp"
 #include "plugins/plugin.hpp"
-#include "proxy/ai_request.hpp"
-#include "proxy/credentials.hpp"
-#include "proxy/framing.hpp"
+#include "proxy/ai_exchange.hpp"
 #include "proxy/llm_call.hpp"
-#include "proxy/local_response.hpp"
 #include "proxy/pipeline.hpp"
-#include "proxy/redact.hpp"
 #include "proxy/request_context.hpp"
 
 namespace aigw::proxy {
 
 namespace {
-
-constexpr std::size_t kMaxErrorBody = 1 << 20;
-constexpr std::size_t kMaxResponseBody = 64u << 20;
-
-ApiError fromUpstreamFailure(const UpstreamError& e, std::string_view provider) {
-  std::string what = "upstream " + std::string(provider) + ": " + e.message;
-  return e.kind == UpstreamFailure::Timeout ? ApiError::gatewayTimeout(std::move(what))
-                                            : ApiError::badGateway(std::move(what));
-}
-
-// Collects OpenAI chunks as SSE events; the events decoded from one upstream read leave in one
-// client write, each still as soon as the upstream sent it.
-class SseSink : public providers::ChunkSink {
- public:
-  bool emit(std::string_view chunk_json) override {
-    pending_.append("data: ");
-    pending_.append(chunk_json);
-    pending_.append("\n\n");
-    return true;
-  }
-  void raw(std::string_view bytes) { pending_.append(bytes); }
-  std::string& pending() { return pending_; }
-
- private:
-  std::string pending_;
-};
 
 void addModelHeader(http::Headers& headers, const AiCall& ai) {
   if (ai.model_name_header)
@@ -105,6 +75,7 @@ net::Task<void> ProxyHandler::respond(RequestContext& ctx, net::Exchange& exchan
 
 void ProxyHandler::finish(RequestContext& ctx, const Chain& chain, int status) const {
   ctx.status = status;
+  settleAttempt(ctx);
   runLog(ctx, chain);
   metrics_.record(ctx);
   if (access_log_) access_log_->push(observability::accessRecord(ctx));
@@ -169,124 +140,56 @@ net::Task<std::optional<ApiError>> ProxyHandler::run(RequestContext& ctx, net::E
                        "api_error",   {},
                        "no_upstream", -1};
 
-  AiCall& ai = *ctx.ai;
-  UpstreamClient& client = *clients.verified;
-  if (auto source = ai.provider->credentialSource(*ai.target)) {
-    std::optional<ApiError> refused = co_await refreshCredential(*source, client, ai.provider_name);
-    if (refused) co_return refused;
-  }
-  auto request = buildAiRequest(ai, req, {ctx.credential_header, ctx.credential_query});
-  if (!request) co_return request.error();
-
-  std::unique_ptr<UpstreamResponse> up;
-  if (auto local = ai.provider->localExchange(*request)) {
-    up = playLocalReply(std::move(*local), exchange.executor());
-  } else {
-    auto sent = co_await client.send(*request, ai.timeouts);
-    if (!sent) co_return fromUpstreamFailure(sent.error(), ai.provider_name);
-    up = std::move(*sent);
-  }
-
-  const int status = up->status();
-  if (status < 200 || status > 299) {
-    std::string body;
-    co_await up->readAll(body, kMaxErrorBody);
-    if (auto ra = up->header("retry-after"); !ra.empty())
-      ctx.response_headers.push_back({"Retry-After", ra});
-    co_return redactUpstreamError(ai.provider->parseErrorResponse(status, body, up->headers()), ai,
-                                  *request, status, body);
-  }
-
-  if (ai.call.stream) {
-    co_await stream(ctx, exchange, chain, std::move(up));
+  // The upstream exchange, with ai-proxy-advanced's failover (proxy/ai_exchange.hpp).
+  AiAnswer answer = co_await exchangeAi(ctx, chain, *clients.verified, exchange.executor());
+  if (answer.error) co_return std::move(*answer.error);
+  if (answer.stream) {
+    co_await stream(ctx, exchange, chain, std::move(answer.stream));
     co_return std::nullopt;
   }
-  std::string body;
-  const bool complete = co_await up->readAll(body, kMaxResponseBody);
-  if (!complete) {
-    if (up->error().kind != UpstreamFailure::None)
-      co_return fromUpstreamFailure(up->error(), ai.provider_name);
-    co_return ApiError::badGateway("upstream " + ai.provider_name + " response exceeds " +
-                                   std::to_string(kMaxResponseBody) + " bytes");
-  }
-  up.reset();  // the connection goes back to the pool before the client write
-  auto translated = ai.provider->parseResponse(ai.call, body, *ai.target);
-  if (!translated) co_return translated.error();
-  ctx.usage = translated->usage;
-  Reply answer{200, {{"Content-Type", "application/json"}}, std::move(translated->body)};
-  addModelHeader(answer.headers, ai);
-  for (const auto& h : ctx.response_headers) answer.headers.push_back(h);
-  co_await respond(ctx, exchange, chain, llm, std::move(answer));
+  Reply reply = std::move(*answer.whole);
+  addModelHeader(reply.headers, *ctx.ai);
+  for (const auto& h : ctx.response_headers) reply.headers.push_back(h);
+  co_await respond(ctx, exchange, chain, llm, std::move(reply));
   co_return std::nullopt;
 }
 
-// Pumps upstream bytes -> framer -> decoder -> (chunk phase) -> client until the stream ends,
-// fails or the client goes away (then the upstream response is dropped, which closes its
-// connection: the call is cancelled).
+// Relays a stream whose first chunk is ready: upstream bytes -> framer -> decoder -> (chunk
+// phase) -> client, until it ends, fails or the client goes away (then the upstream response is
+// dropped, which closes its connection: the call is cancelled).
 net::Task<void> ProxyHandler::stream(RequestContext& ctx, net::Exchange& exchange,
-                                     const Chain& chain,
-                                     std::unique_ptr<UpstreamResponse> up) const {
-  const AiCall& ai = *ctx.ai;
+                                     const Chain& chain, std::unique_ptr<StreamRelay> relay) const {
   http::Headers headers;
-  addModelHeader(headers, ai);
+  addModelHeader(headers, *ctx.ai);
   for (const auto& h : ctx.response_headers) headers.push_back(h);
   headers.push_back({"Cache-Control", "no-cache"});
   headers.push_back({"X-Accel-Buffering", "no"});
-  if (!co_await exchange.startStream(200, headers, "text/event-stream")) {
+  auto gone = [&] {
     ctx.outcome = "client disconnected";
+    ctx.usage = relay->usage();
+    relay->close();
     finish(ctx, chain, 200);
+  };
+  if (!co_await exchange.startStream(200, headers, "text/event-stream")) {
+    gone();
     co_return;
   }
-  auto decoder = ai.provider->newStreamDecoder(ai.call, *ai.target);
-  auto framer = newFramer(ai.provider->framing(*ai.target));
-  SseSink out;
-  // Plugins' chunk phase, only when one of them wants chunks (else chunks are not parsed).
-  std::optional<ChunkPhase> phase;
-  if (chunkPhaseNeeded(ctx, chain)) phase.emplace(ctx, chain, out);
-  providers::ChunkSink& chunks = phase ? static_cast<providers::ChunkSink&>(*phase) : out;
-  auto on_event = [&](std::string_view event, std::string_view data) -> Status {
-    return decoder->onEvent(event, data, chunks);
-  };
-  auto flush = [&]() -> net::Task<bool> {
-    if (out.pending().empty()) co_return true;
-    const bool ok = co_await exchange.writeStream(out.pending());
-    out.pending().clear();
-    if (ctx.first_byte_ms < 0) ctx.first_byte_ms = msSince(ctx.started);
-    co_return ok;
-  };
-
-  std::string chunk;
-  Status status;
-  while (status && !(phase && phase->ended())) {
-    chunk.clear();
-    if (!co_await up->read(chunk)) break;
-    status = framer->feed(chunk, on_event);
-    if (!co_await flush()) {
-      ctx.outcome = "client disconnected";
-      ctx.usage = decoder->usage();
-      finish(ctx, chain, 200);
-      co_return;
+  for (;;) {
+    if (!relay->pending().empty()) {
+      const bool written = co_await exchange.writeStream(relay->pending());
+      relay->pending().clear();
+      if (ctx.first_byte_ms < 0) ctx.first_byte_ms = msSince(ctx.started);
+      if (!written) {
+        gone();
+        co_return;
+      }
     }
+    if (relay->ended()) break;
+    co_await relay->pump();
   }
-  if (phase && phase->ended()) {
-    // A plugin ended the stream: its error is the last event; the upstream is dropped.
-    ctx.outcome = ctx.error->message;
-    out.raw(errorEvent(ctx.error->message, ctx.error->type.c_str()));
-  } else {
-    if (status && up->error().kind != UpstreamFailure::None)
-      status = Status::error("upstream " + ai.provider_name + ": " + up->error().message);
-    if (status) status = framer->finish(on_event);
-    if (status) status = decoder->onEnd(chunks);
-    if (!status) {
-      ctx.outcome = status.message();
-      out.raw(errorEvent(status.message(), "upstream_error"));
-    } else {
-      out.raw("data: [DONE]\n\n");
-    }
-  }
-  ctx.usage = decoder->usage();
-  up.reset();
-  if (!co_await flush() || !co_await exchange.endStream()) ctx.outcome = "client disconnected";
+  if (!relay->failure().empty()) ctx.outcome = relay->failure();
+  ctx.usage = relay->usage();
+  if (!co_await exchange.endStream()) ctx.outcome = "client disconnected";
   finish(ctx, chain, 200);
 }
 

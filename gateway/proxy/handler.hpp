@@ -25,6 +25,7 @@ namespace aigw::proxy {
 struct RequestContext;
 struct Reply;
 class LlmCaller;
+class StreamRelay;
 
 // The upstream clients of one event loop.
 struct LoopClients {
@@ -61,7 +62,7 @@ class ProxyHandler {
                           const LlmCaller& llm, Reply reply) const;
   net::Task<void> stream(RequestContext& ctx, net::Exchange& exchange,
                          const std::vector<const config::PluginInstance*>& chain,
-                         std::unique_ptr<UpstreamResponse> upstream) const;
+                         std::unique_ptr<StreamRelay> relay) const;
 
   const config::ConfigStore& store_;
   std::vector<LoopClients> clients_;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -20,6 +21,35 @@
 
 namespace aigw::proxy {
 
+struct RequestContext;
+class Balancer;
+struct RetryPolicy;
+
+// ai-proxy-advanced's targets as the core's attempt loop sees them (proxy/ai_exchange.hpp):
+// the balancer that picks one, the retry policy, and a way to point ctx.ai at a target.
+// Implemented by the plugin, which outlives every request that uses it.
+class TargetSet {
+ public:
+  virtual ~TargetSet() = default;
+  virtual const Balancer& balancer() const = 0;
+  virtual const RetryPolicy& retryPolicy() const = 0;
+  // The request header whose value keys consistent-hashing ("" = none).
+  virtual const std::string& hashHeader() const = 0;
+  // Re-points ctx.ai at target `index` (its provider, credential, model, options, timeouts),
+  // checking the request against it as ai-proxy does; the error when that target cannot take
+  // it. Keeps ctx.ai's targets, allowed_targets and client_model.
+  virtual std::optional<ApiError> select(RequestContext& ctx, int index) const = 0;
+};
+
+// One upstream attempt, for the access log and /metrics.
+struct AttemptRecord {
+  std::string provider, model;
+  int target = -1;      // ai-proxy-advanced's target index; -1 for ai-proxy
+  int status = 0;       // the provider's HTTP status; 0 when there was none
+  std::string outcome;  // "ok", "error", "timeout", "invalid", "http_<status>"
+  double latency_ms = 0;
+};
+
 // What ai-proxy decided in the access phase; the core builds the upstream request from it
 // (proxy/ai_request.hpp, after refreshing any minted credential) and performs the exchange.
 struct AiCall {
@@ -33,6 +63,14 @@ struct AiCall {
   // Configured credential values of this call, masked wherever an error could echo them
   // (see proxy/redact.hpp); the credential headers of the upstream request are masked as well.
   std::vector<std::string> secrets;
+
+  // ai-proxy-advanced: the targets the core balances and fails over between (null for
+  // ai-proxy), the one this call points at, which ones the request may use (a model_alias the
+  // client asked for), and the model the client sent (each target's own model replaces it).
+  const TargetSet* targets = nullptr;
+  int target_index = -1;
+  std::uint64_t allowed_targets = ~std::uint64_t{0};
+  std::string client_model;
 };
 
 // A whole answer: what a plugin sends instead of the upstream (access phase), or the
@@ -99,6 +137,16 @@ struct RequestContext {
   nlohmann::json log_fields = nlohmann::json::object();
 
   providers::Usage usage;
+  // Every upstream attempt of an AI call, in order (several with ai-proxy-advanced's failover).
+  std::vector<AttemptRecord> attempts;
+  // A streamed answer's attempt stays open on its target (least-connections, latency, usage)
+  // until the stream ends; settled by the core's log step.
+  struct OpenAttempt {
+    const Balancer* balancer = nullptr;
+    int target = -1;
+    std::chrono::steady_clock::time_point since;
+    bool failed = false;  // the stream broke (counts against the target's health)
+  } open_attempt;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   double first_byte_ms = -1;  // streams: when the first chunk reached the client
   int status = 0;             // what the client got

@@ -46,6 +46,9 @@ enum class UpstreamFailure {
 struct UpstreamError {
   UpstreamFailure kind = UpstreamFailure::None;
   std::string message;  // human readable, never contains request headers or body
+  // The request may have reached the upstream (false: it failed before anything was written,
+  // e.g. refused or a connect timeout), for retry decisions (proxy/retry_policy.hpp).
+  bool sent = true;
 };
 
 class UpstreamResponse {

@@ -124,4 +124,15 @@ std::string openaiErrorBody(int status, const std::string& message);
 // Whether the request asked for a stream; `fallback` is the dialect's default when absent.
 bool wantsStream(const Json& body, bool fallback);
 
+// ---- failover faults (fake_faults.cpp) ----
+
+// Resets the connection from peer_port to our local_port before any response byte; false if
+// no such socket was found.
+bool resetConnection(int local_port, int peer_port);
+// An SSE body whose events are not chunks (broken JSON).
+std::string garbageSseBody();
+// The texts of OpenAI's "the request itself is bad" 400s.
+std::string contextLengthMessage();
+std::string contentFilterMessage();
+
 }  // namespace aigw::fake

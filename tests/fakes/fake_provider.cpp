@@ -24,6 +24,15 @@
 //   fake-pace-<ms>       stream: a pause between events
 //   fake-echo-key        401 whose message quotes the credential it received (as OpenAI's
 //                        "Incorrect API key provided: ..." does)
+// Failover faults (failoverbench's list; the pace and truncate ones are above):
+//   fake-reset-headers   the connection is reset before any response byte
+//   fake-stall-headers   no response at all (60 s at most, or until shutdown), stream or not
+//   fake-garbage-sse     200 text/event-stream whose events are not JSON, stream or not
+//   fake-empty-200       200 with an empty body (JSON, or an empty event stream)
+//   fake-context-length, fake-content-filter
+//                        OpenAI's 400s for a request that is itself bad (code
+//                        context_length_exceeded / content_filter)
+//   fake-pace-<ms> also trickles a non-streamed body, in 8 pieces
 //   fake-html-echo-key   502 HTML page naming an internal host and quoting the credential
 // Credentials are checked first, the way each provider checks them: a missing key, or one
 // containing "wrong", gets the provider's own 401 (see each dialect).
@@ -107,7 +116,13 @@ struct Scenario {
     kCorruptFrame,
     kPace,
     kEchoKey,
-    kHtmlEchoKey
+    kHtmlEchoKey,
+    kResetHeaders,
+    kStallHeaders,
+    kGarbageSse,
+    kEmpty200,
+    kContextLength,
+    kContentFilter
   };
   Kind kind = Kind::kNone;
   int value = 0;  // status for kError, milliseconds for kSlow and kPace
@@ -134,7 +149,24 @@ constexpr ScenarioName kScenarioNames[] = {
     {"fake-corrupt-frame", Scenario::Kind::kCorruptFrame, false, 0},
     {"fake-echo-key", Scenario::Kind::kEchoKey, false, 0},
     {"fake-html-echo-key", Scenario::Kind::kHtmlEchoKey, false, 0},
+    {"fake-reset-headers", Scenario::Kind::kResetHeaders, false, 0},
+    {"fake-stall-headers", Scenario::Kind::kStallHeaders, false, 0},
+    {"fake-garbage-sse", Scenario::Kind::kGarbageSse, false, 0},
+    {"fake-empty-200", Scenario::Kind::kEmpty200, false, 0},
+    {"fake-context-length", Scenario::Kind::kContextLength, false, 0},
+    {"fake-content-filter", Scenario::Kind::kContentFilter, false, 0},
 };
+
+// The port this fake listens on (for resetConnection).
+int g_port = 0;
+
+// OpenAI's shape of a 400 about the request itself.
+std::string requestErrorBody(const std::string& message, const char* param, const char* code) {
+  return Json{
+      {"error",
+       {{"message", message}, {"type", "invalid_request_error"}, {"param", param}, {"code", code}}}}
+      .dump();
+}
 
 // The credentials a request carried, wherever the provider's dialect puts them.
 std::string receivedCredential(const httplib::Request& req) {
@@ -301,6 +333,20 @@ void sendNonStream(Reply reply, const Scenario& scenario, httplib::Response& res
     res.set_content(reply.body.substr(0, reply.body.size() / 2), reply.content_type);
     return;
   }
+  if (scenario.kind == Scenario::Kind::kPace) {
+    // A slow trickle: the body in 8 pieces with the pause between them.
+    auto body = std::make_shared<std::string>(std::move(reply.body));
+    const int pause = scenario.value;
+    res.set_content_provider(
+        body->size(), reply.content_type,
+        [body, pause](std::size_t offset, std::size_t, httplib::DataSink& sink) {
+          const std::size_t piece = std::max<std::size_t>(1, body->size() / 8);
+          if (offset > 0 && !g_shutdown.waitFor(std::chrono::milliseconds(pause))) return false;
+          const std::size_t n = std::min(piece, body->size() - offset);
+          return sink.write(body->data() + offset, n);
+        });
+    return;
+  }
   if (scenario.kind != Scenario::Kind::kTruncate) {
     res.set_content(reply.body, reply.content_type);
     return;
@@ -438,6 +484,31 @@ void serve(const httplib::Request& req, httplib::Response& res) {
       sendError(res, dialect, 401,
                 "Incorrect API key provided: " + receivedCredential(req) +
                     ". You can find your API key at https://platform.example/account/api-keys.");
+      return;
+    case Kind::kResetHeaders:
+      if (!resetConnection(g_port, req.remote_port))
+        sendError(res, dialect, 500, "fake_provider: could not find the connection to reset");
+      return;
+    case Kind::kStallHeaders:
+      g_shutdown.waitFor(kStallLimit);
+      sendError(res, dialect, 503, "fake_provider stalled");
+      return;
+    case Kind::kGarbageSse:
+      res.set_content(garbageSseBody(), "text/event-stream");
+      return;
+    case Kind::kEmpty200:
+      res.set_content("", wantsStream(call.body, false) ? "text/event-stream" : "application/json");
+      return;
+    case Kind::kContextLength:
+      res.status = 400;
+      res.set_content(
+          requestErrorBody(contextLengthMessage(), "messages", "context_length_exceeded"),
+          "application/json");
+      return;
+    case Kind::kContentFilter:
+      res.status = 400;
+      res.set_content(requestErrorBody(contentFilterMessage(), "prompt", "content_filter"),
+                      "application/json");
       return;
     case Kind::kHtmlEchoKey:
       res.status = 502;
@@ -581,6 +652,7 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "fake_provider: cannot listen on %s:%d\n", opts->host.c_str(), opts->port);
     return 1;
   }
+  g_port = port;
   if (!opts->port_file.empty() && !writePortFile(opts->port_file, port)) {
     std::fprintf(stderr, "fake_provider: cannot write %s\n", opts->port_file.c_str());
     return 1;

@@ -501,8 +501,11 @@ net::Task<Result<std::unique_ptr<UpstreamResponse>, UpstreamError>> UpstreamClie
                              : Clock::time_point::max();
   // The URL is not echoed: a query string may carry an API key.
   http::ParsedUrl url;
-  if (!http::parseUrl(request.url, url))
-    co_return R::failure(makeError(UpstreamFailure::Connect, "invalid upstream URL"));
+  if (!http::parseUrl(request.url, url)) {
+    UpstreamError invalid = makeError(UpstreamFailure::Connect, "invalid upstream URL");
+    invalid.sent = false;
+    co_return R::failure(std::move(invalid));
+  }
   std::string head;
   if (!buildHead(request, url, head))
     co_return R::failure(makeError(UpstreamFailure::Protocol,
@@ -521,7 +524,10 @@ net::Task<Result<std::unique_ptr<UpstreamResponse>, UpstreamError>> UpstreamClie
       UpstreamError err;
       conn = co_await impl_->open(
           url, key, phase(timeouts.connect_ms, "connecting", total_end, timeouts.total_ms), err);
-      if (!conn) co_return R::failure(std::move(err));
+      if (!conn) {
+        err.sent = false;  // nothing was written: another upstream may safely take it
+        co_return R::failure(std::move(err));
+      }
     }
     const Phase ph =
         phase(timeouts.first_byte_ms, "sending the request", total_end, timeouts.total_ms);
