@@ -144,7 +144,10 @@ M = [
   'aigw', [IT, '-tc=ai-proxy-advanced: balancing*']),
  ('retry-after-ignored', 'gateway/proxy/balancer.cpp',
   '  if (report.retry_after_ms >= 0) {', '  if (false) {',
-  'aigw', [IT, '-tc=ai-proxy-advanced: balancing*'])
+  'aigw', [IT, '-tc=ai-proxy-advanced: balancing*']),
+ ('garbage-sse-passed-on', 'gateway/providers/openai_compat.cpp',
+  '    } else if (!json::isObject(data)) {', '    } else if (false) {',
+  'aigw', [IT, '-tc=fault table*'])
 ]
 only = set(args.ids)
 results = []

@@ -40,6 +40,12 @@ bool parse(std::string_view text, nlohmann::json& out, std::string* error) {
   return true;
 }
 
+bool isObject(std::string_view text) {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos || text[first] != '{') return false;
+  return nestingDepth(text) <= kMaxDepth && nlohmann::json::accept(text);
+}
+
 std::string dump(const nlohmann::json& value) {
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

@@ -21,4 +21,7 @@ std::string dump(const nlohmann::json& value);
 // Deepest nesting of arrays/objects in text (strings are skipped); stops counting past limit.
 int nestingDepth(std::string_view text, int limit = kMaxDepth + 1);
 
+// Whether text is one valid JSON object (validated without building it, depth bounded).
+bool isObject(std::string_view text);
+
 }  // namespace aigw::json

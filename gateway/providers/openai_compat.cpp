@@ -162,7 +162,9 @@ Result<ProviderReply, ApiError> OpenAICompatProvider::parseResponse(const ProxyC
 namespace {
 
 // OpenAI chunks are already what the client wants, so they pass through byte for byte; only
-// the few events that can carry usage or an error are parsed.
+// the few events that can carry usage or an error are parsed. The others are validated (no
+// DOM is built): an event that is not a JSON object is a broken stream, never a chunk passed
+// on as if it were one (failoverbench's garbage SSE).
 class OpenAIStreamDecoder : public StreamDecoder {
  public:
   explicit OpenAIStreamDecoder(bool client_wants_usage) : client_wants_usage_(client_wants_usage) {}
@@ -193,6 +195,8 @@ class OpenAIStreamDecoder : public StreamDecoder {
         // would trip over a chunk with no choices.
         if (!client_wants_usage_ && choices.is_array() && choices.empty()) return {};
       }
+    } else if (!json::isObject(data)) {
+      return Status::error("upstream sent a stream event that is not JSON");
     }
     out.emit(data);
     return {};

@@ -18,6 +18,17 @@ TEST_CASE("parse refuses hostile nesting before it can exhaust a stack") {
   CHECK(err == "not valid JSON");
 }
 
+TEST_CASE("isObject: one whole JSON object, validated without building it") {
+  CHECK(json::isObject(R"({"choices":[{"delta":{"content":"a}"}}]})"));
+  CHECK(json::isObject(" {} "));
+  CHECK_FALSE(json::isObject(R"({"choices":[{"delta":{"content":"Hel)"));
+  CHECK_FALSE(json::isObject("{not json at all"));
+  CHECK_FALSE(json::isObject("[1]"));
+  CHECK_FALSE(json::isObject("{} {}"));
+  CHECK_FALSE(json::isObject(""));
+  CHECK_FALSE(json::isObject("{\"a\":" + std::string(100000, '[')));
+}
+
 TEST_CASE("dump never throws on invalid UTF-8") {
   nlohmann::json v = std::string("bad \xff byte");
   CHECK(json::dump(v) == "\"bad \xEF\xBF\xBD byte\"");
