@@ -4,6 +4,7 @@
 #include <functional>
 #include <vector>
 
+#include "providers/common.hpp"
 #include "proxy/request_context.hpp"
 
 namespace aigw::observability {
@@ -111,10 +112,7 @@ void Metrics::record(const proxy::RequestContext& ctx) {
     s.completion_tokens.fetch_add(static_cast<std::uint64_t>(ctx.usage.completion_tokens),
                                   std::memory_order_relaxed);
   if (ctx.ai && ctx.usage.known()) {
-    const auto& o = ctx.ai->target->options;
-    const double cost = (std::max(0LL, ctx.usage.prompt_tokens) * o.input_cost.value_or(0) +
-                         std::max(0LL, ctx.usage.completion_tokens) * o.output_cost.value_or(0)) /
-                        1e6;
+    const double cost = providers::usageCost(ctx.usage, ctx.ai->target->options).value_or(0);
     if (cost > 0)
       s.cost_micros.fetch_add(static_cast<std::uint64_t>(cost * 1e6), std::memory_order_relaxed);
   }

@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "core/json.hpp"
+#include "providers/common.hpp"
 #include "proxy/request_context.hpp"
 
 namespace aigw::observability {
@@ -49,15 +50,9 @@ std::string accessRecord(const proxy::RequestContext& ctx) {
     if (ctx.first_byte_ms >= 0)
       r["ttfb_ms"] = static_cast<long long>(ctx.first_byte_ms * 1000) / 1000.0;
     if (ctx.usage.known()) {
-      r["usage"] = {{"prompt_tokens", std::max(0LL, ctx.usage.prompt_tokens)},
-                    {"completion_tokens", std::max(0LL, ctx.usage.completion_tokens)},
-                    {"total_tokens", ctx.usage.total()}};
-      const auto& o = ctx.ai->target->options;
-      if (o.input_cost || o.output_cost) {
-        r["cost"] = (std::max(0LL, ctx.usage.prompt_tokens) * o.input_cost.value_or(0) +
-                     std::max(0LL, ctx.usage.completion_tokens) * o.output_cost.value_or(0)) /
-                    1e6;
-      }
+      // OpenAI's usage shape, cached and reasoning details included when reported.
+      r["usage"] = providers::usageJson(ctx.usage);
+      if (auto cost = providers::usageCost(ctx.usage, ctx.ai->target->options)) r["cost"] = *cost;
     }
   }
   // Every upstream attempt (failover makes several): target, status, outcome, latency.

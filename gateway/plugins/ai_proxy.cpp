@@ -5,6 +5,9 @@
 #include <algorithm>
 
 #include "core/json.hpp"
+#include "formats/anthropic.hpp"
+#include "formats/format.hpp"
+#include "formats/models.hpp"
 #include "plugins/builtin.hpp"
 #include "plugins/llm_config.hpp"
 #include "plugins/schema_fields.hpp"
@@ -31,9 +34,10 @@ const Schema& aiProxySchema() {
     Field max_body = number("max_request_body_size", FieldType::Integer, 0);
     max_body.default_value = 1048576;
     std::vector<Field> all = llmFields();
-    for (Field f : {str("response_streaming", {"allow", "deny", "always"}, "allow"),
-                    boolean("model_name_header", true), max_body,
-                    str("llm_format", {"openai"}, "openai"), rec("timeouts", timeouts)})
+    for (Field f :
+         {str("response_streaming", {"allow", "deny", "always"}, "allow"),
+          boolean("model_name_header", true), max_body,
+          str("llm_format", {"openai", "anthropic"}, "openai"), rec("timeouts", timeouts)})
       all.push_back(std::move(f));
     return Schema{std::move(all)};
   }();
@@ -42,9 +46,23 @@ const Schema& aiProxySchema() {
 
 enum class Streaming { Allow, Deny, Always };
 
+// What a client format contributes to the call.
+struct ClientCall {
+  providers::NativeApi native = providers::NativeApi::None;
+  std::string_view native_op;
+  std::shared_ptr<const Json> original;  // the client's body, when translated to the hub
+  std::string model;                     // the model the client named
+};
+
 class AiProxy : public Plugin {
  public:
   RouteType route_type = RouteType::Chat;
+  // The client's API: OpenAI chat (also for completions, embeddings and preserve), Anthropic
+  // Messages (llm_format anthropic) or the Responses API (route_type llm/v1/responses).
+  const formats::ClientFormat* format = &formats::openaiChat();
+  // Claude Code names its own models on every call: with a configured model the configured one
+  // is used and the client's is echoed back, instead of Kong's "cannot use own model".
+  bool client_model_free = false;
   LlmAuth auth;
   providers::Target target;
   const providers::Provider* provider = nullptr;
@@ -57,6 +75,10 @@ class AiProxy : public Plugin {
   std::size_t maxRequestBody() const override {
     return max_body > 0 ? static_cast<std::size_t>(max_body) : 0;
   }
+  std::vector<RoutableModel> routableModels() const override {
+    if (target.model.empty()) return {};
+    return {{target.model, target.provider}};
+  }
 
  private:
   Verdict fail(proxy::RequestContext& ctx, ApiError e) const {
@@ -64,6 +86,9 @@ class AiProxy : public Plugin {
     return Verdict::Respond;
   }
   std::optional<ApiError> checkShape(const Json& body) const;
+  // A client format other than OpenAI chat: the body becomes a hub body, or the call a native
+  // pass-through; may answer itself (count_tokens without an upstream endpoint).
+  std::optional<Verdict> enterFormat(proxy::RequestContext& ctx, ClientCall& client) const;
 };
 
 // The types of OpenAI's common fields, checked once here so no provider meets a string where a
@@ -163,8 +188,45 @@ std::optional<ApiError> AiProxy::checkShape(const Json& body) const {
   return std::nullopt;
 }
 
+std::optional<Verdict> AiProxy::enterFormat(proxy::RequestContext& ctx, ClientCall& client) const {
+  const auto m = ctx.body.find("model");
+  if (m != ctx.body.end() && m->is_string()) client.model = m->get<std::string>();
+  const bool count_tokens =
+      format->api() == providers::NativeApi::Anthropic && ctx.request.path.size() >= 13 &&
+      ctx.request.path.compare(ctx.request.path.size() - 13, 13, "/count_tokens") == 0;
+  if (provider->speaks(format->api())) {
+    client.native = format->api();
+    client.native_op = count_tokens ? "count_tokens" : format->name();
+    return std::nullopt;
+  }
+  if (count_tokens) {
+    // No count endpoint outside Anthropic's API: estimated here, never a paid call.
+    ctx.reply = proxy::Reply{
+        200,
+        {{"Content-Type", "application/json"}},
+        json::dump({{"input_tokens", formats::anthropic::estimateInputTokens(ctx.body)}})};
+    return Verdict::Respond;
+  }
+  auto hub = format->toHub(ctx.body);
+  if (!hub) return fail(ctx, hub.error());
+  client.original = std::make_shared<const Json>(std::move(ctx.body));
+  ctx.body = std::move(*hub);
+  return std::nullopt;
+}
+
 Verdict AiProxy::onAccess(proxy::RequestContext& ctx) const {
+  ctx.client_format = format;
   const auto& req = ctx.request;
+  // GET <route>/models: the model list SDKs and chat UIs ask for first (this route's model, in
+  // the client API's shape). A preserve route passes the GET on to the provider instead.
+  if ((req.method == "GET" || req.method == "HEAD") && route_type != RouteType::Preserve) {
+    if (auto id = formats::modelsPath(req.path)) {
+      const auto answer =
+          formats::modelsAnswer(routableModels(), *id, format == &formats::anthropicMessages());
+      ctx.reply = proxy::Reply{answer.status, {{"Content-Type", "application/json"}}, answer.body};
+      return Verdict::Respond;
+    }
+  }
   if (max_body > 0 && static_cast<long long>(ctx.rawBody().size()) > max_body) {
     return fail(ctx,
                 ApiError::payloadTooLarge("request body is larger than max_request_body_size (" +
@@ -178,7 +240,11 @@ Verdict AiProxy::onAccess(proxy::RequestContext& ctx) const {
   }
   if (!ctx.body.is_object())
     return fail(ctx, ApiError::badRequest("request body must be a JSON object"));
-  if (!preserve)
+  ClientCall client;
+  if (format != &formats::openaiChat())
+    if (auto v = enterFormat(ctx, client)) return *v;
+  const bool native = client.native != providers::NativeApi::None;
+  if (!preserve && !native)
     if (auto e = checkShape(ctx.body)) return fail(ctx, std::move(*e));
 
   // Model rules (Kong): a configured name is the only one allowed; otherwise the request's.
@@ -189,13 +255,13 @@ Verdict AiProxy::onAccess(proxy::RequestContext& ctx) const {
   if (m != ctx.body.end() && !m->is_null() && !m->is_string())
     return fail(ctx, ApiError::badRequest("model must be a string", "model"));
   if (!target.model.empty()) {
-    if (has_model && m->get_ref<const std::string&>() != target.model)
+    if (has_model && m->get_ref<const std::string&>() != target.model && !client_model_free)
       return fail(ctx,
                   ApiError::badRequest("cannot use own model - must be: " + target.model, "model"));
     model = target.model;
   } else if (has_model) {
     model = m->get<std::string>();
-  } else if (!preserve) {
+  } else if (!preserve && !(native && client.native_op == "count_tokens")) {
     return fail(ctx,
                 ApiError::badRequest(
                     "model parameter not found in request, nor in gateway configuration", "model"));
@@ -214,6 +280,7 @@ Verdict AiProxy::onAccess(proxy::RequestContext& ctx) const {
     stream = true;
   if (route_type == RouteType::Embeddings && stream)
     return fail(ctx, ApiError::badRequest("embeddings cannot be streamed", "stream"));
+  if (client.native_op == "count_tokens") stream = false;
 
   proxy::AiCall ai;
   ai.provider = provider;
@@ -229,6 +296,26 @@ Verdict AiProxy::onAccess(proxy::RequestContext& ctx) const {
   call.client_query = ctx.clientQuery();  // without the client's gateway key
   if (const auto so = ctx.body.find("stream_options"); so != ctx.body.end() && so->is_object())
     call.client_wants_usage = so->value("include_usage", false);
+  ai.format = format;
+  ai.client_model = client.model.empty() ? model : client.model;
+  ai.client_body = std::move(client.original);
+  if (native || preserve) {
+    ai.relay = true;
+    call.native = client.native;
+    call.native_op = client.native_op;
+    // The body as the client sent it, or as a plugin before this one rewrote it.
+    if (ctx.body_edited) {
+      ai.raw_body = std::make_shared<const std::string>(json::dump(ctx.body));
+      call.raw_body = *ai.raw_body;
+    } else {
+      call.raw_body = ctx.rawBody();
+    }
+    call.client_method = req.method;
+    if (const std::string* ct = http::findHeader(req.headers, "content-type"))
+      call.client_content_type = *ct;
+    if (const std::string* accept = http::findHeader(req.headers, "accept"))
+      call.client_accept = *accept;
+  }
   if (auth.param_location == "body" && !auth.param_name.empty() &&
       !(auth.allow_override && ctx.body.contains(auth.param_name))) {
     call.body_auth_name = auth.param_name;
@@ -257,6 +344,20 @@ std::shared_ptr<const Plugin> createAiProxy(const Json& cfg, const std::string& 
   auto p = std::make_shared<AiProxy>();
   LlmConfig llm = parseLlm(cfg, path, errors);
   p->route_type = llm.route_type;
+  const std::string llm_format = cfg.value("llm_format", "openai");
+  if (llm_format == "anthropic") {
+    p->format = &formats::anthropicMessages();
+    p->client_model_free = true;
+    if (llm.route_type_name != "llm/v1/chat")
+      errors.add(config::joinPath(path, "route_type"),
+                 "llm_format anthropic needs route_type llm/v1/chat");
+  }
+  if (llm.route_type_name == "llm/v1/responses") {
+    p->format = &formats::openaiResponses();
+    if (llm_format != "openai")
+      errors.add(config::joinPath(path, "llm_format"),
+                 "route_type llm/v1/responses takes the OpenAI Responses API (llm_format openai)");
+  }
   p->auth = std::move(llm.auth);
   p->target = std::move(llm.target);
   p->provider = llm.provider;

@@ -39,21 +39,33 @@ std::vector<config::Field> llmFields() {
   auto huggingface = record({boolean("use_cache", false), boolean("wait_for_model", false)});
   auto mock = record({str("reply"), number("latency_ms", FieldType::Integer, 0, 600000),
                       number("tokens_per_second", FieldType::Number, 0, 1e6)});
-  auto options = record(
-      {number("max_tokens", FieldType::Integer, 1), number("temperature", FieldType::Number, 0, 5),
-       number("top_p", FieldType::Number, 0, 1), number("top_k", FieldType::Integer, 0, 500),
-       number("input_cost", FieldType::Number, 0), number("output_cost", FieldType::Number, 0),
-       str("anthropic_version"), str("azure_instance"), str("azure_api_version", {}, "2023-05-15"),
-       str("azure_deployment_id"), str("llama2_format", {"raw", "openai", "ollama"}),
-       str("mistral_format", {"openai", "ollama"}), str("upstream_url"), str("upstream_path"),
-       rec("gemini", gemini), rec("bedrock", bedrock), rec("huggingface", huggingface),
-       rec("mock", mock)});
+  auto options = record({number("max_tokens", FieldType::Integer, 1),
+                         number("temperature", FieldType::Number, 0, 5),
+                         number("top_p", FieldType::Number, 0, 1),
+                         number("top_k", FieldType::Integer, 0, 500),
+                         number("input_cost", FieldType::Number, 0),
+                         number("output_cost", FieldType::Number, 0),
+                         number("cache_read_cost", FieldType::Number, 0),
+                         number("cache_write_cost", FieldType::Number, 0),
+                         str("anthropic_version"),
+                         str("azure_instance"),
+                         str("azure_api_version", {}, "2023-05-15"),
+                         str("azure_deployment_id"),
+                         str("llama2_format", {"raw", "openai", "ollama"}),
+                         str("mistral_format", {"openai", "ollama"}),
+                         str("upstream_url"),
+                         str("upstream_path"),
+                         rec("gemini", gemini),
+                         rec("bedrock", bedrock),
+                         rec("huggingface", huggingface),
+                         rec("mock", mock)});
   Field provider = required(str("provider", providers::providerNames()));
   provider.noun = "provider";
   auto model = record({provider, str("name"), rec("options", options)});
   auto logging = record({boolean("log_statistics", false), boolean("log_payloads", false)});
-  Field route_type = required(
-      str("route_type", {"llm/v1/chat", "llm/v1/completions", "llm/v1/embeddings", "preserve"}));
+  Field route_type =
+      required(str("route_type", {"llm/v1/chat", "llm/v1/completions", "llm/v1/embeddings",
+                                  "llm/v1/responses", "preserve"}));
   return {route_type, rec("auth", auth), rec("model", model, true), rec("logging", logging)};
 }
 
@@ -65,7 +77,9 @@ LlmConfig parseLlm(const Json& cfg, const std::string& path, config::ConfigError
   out.route_type = rt == "llm/v1/completions"  ? RouteType::Completions
                    : rt == "llm/v1/embeddings" ? RouteType::Embeddings
                    : rt == "preserve"          ? RouteType::Preserve
-                                               : RouteType::Chat;
+                                               : RouteType::Chat;  // chat and responses: the
+                                                          // Responses API goes through
+                                                          // the chat hub (ai-proxy)
   const Json auth = cfg.value("auth", Json::object());
   auto& a = out.auth;
   a.header_name = auth.value("header_name", "");
@@ -93,6 +107,8 @@ LlmConfig parseLlm(const Json& cfg, const std::string& path, config::ConfigError
   o.top_k = optInt(options, "top_k");
   o.input_cost = optNumber(options, "input_cost");
   o.output_cost = optNumber(options, "output_cost");
+  o.cache_read_cost = optNumber(options, "cache_read_cost");
+  o.cache_write_cost = optNumber(options, "cache_write_cost");
   o.anthropic_version = options.value("anthropic_version", "");
   o.azure_instance = options.value("azure_instance", "");
   o.azure_deployment_id = options.value("azure_deployment_id", "");

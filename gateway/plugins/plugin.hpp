@@ -47,6 +47,8 @@ struct Reply;
 
 namespace aigw::plugins {
 
+struct RoutableModel;
+
 enum class Verdict {
   Continue,  // go on with the next plugin / the upstream call / writing the answer
   Respond,   // ctx.error (or, in access, ctx.reply) is the answer; skip the rest of the phase
@@ -79,6 +81,15 @@ class Plugin {
   // True for authentication plugins (key-auth): their access hook may set ctx.consumer, and the
   // plugins after them are then the consumer's (config::Config::chainFor).
   virtual bool identifiesConsumer() const { return false; }
+  // The models a client can name through this plugin: ai-proxy's configured model (and
+  // ai-proxy-advanced's targets' aliases). Read by GET /v1/models; empty = none.
+  virtual std::vector<RoutableModel> routableModels() const { return {}; }
+};
+
+// A model a client can name through a plugin (GET /v1/models lists them).
+struct RoutableModel {
+  std::string id;
+  std::string owned_by;  // the provider
 };
 
 struct PluginSpec {

@@ -67,6 +67,14 @@ ApiResult<Json> imageBlock(const Json& part, const std::string& path) {
   return bad<Json>("image_url must be a data: URL or an http(s) URL", param);
 }
 
+// Prompt caching: the hub carries cache_control as an extension field on content parts,
+// messages and tools (an Anthropic client's breakpoints translated for the hub, or an OpenAI
+// client's, as LiteLLM accepts them); it goes back onto the Anthropic block it was on.
+// https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching
+void keepCacheControl(const Json& from, Json& block) {
+  if (const Json& cc = field(from, "cache_control"); cc.is_object()) block["cache_control"] = cc;
+}
+
 // OpenAI content (string, null or array of parts) -> Anthropic content blocks.
 ApiResult<Json> contentBlocks(const Json& content, const std::string& path, bool allow_images) {
   Json blocks = Json::array();
@@ -86,9 +94,11 @@ ApiResult<Json> contentBlocks(const Json& content, const std::string& path, bool
       if (!text.is_string())
         return bad<Json>("a " + type + " part needs a string '" + type + "'", p + "." + type);
       blocks.push_back({{"type", "text"}, {"text", text}});
+      keepCacheControl(part, blocks.back());
     } else if (type == "image_url" && allow_images) {
       auto image = imageBlock(part, p);
       if (!image) return image;
+      keepCacheControl(part, *image);
       blocks.push_back(std::move(*image));
     } else {
       return bad<Json>("content part type '" + type + "' is not supported by anthropic" +
@@ -115,7 +125,9 @@ ApiResult<Json> toolUseBlocks(const Json& calls, const std::string& path) {
 // alternating, system text outside the list and tool results as user content blocks, so
 // consecutive messages of the same Anthropic role are merged into one.
 // https://docs.anthropic.com/en/api/messages#body-messages
-ApiResult<Json> toMessages(const Json& messages, std::string& system) {
+// `system` gets the system text; `system_blocks` the same as text blocks, which are sent
+// instead when one of them carries cache_control.
+ApiResult<Json> toMessages(const Json& messages, std::string& system, Json& system_blocks) {
   if (!messages.is_array() || messages.empty())
     return bad<Json>("request body doesn't contain valid prompts", "messages");
   Json out = Json::array();
@@ -132,6 +144,11 @@ ApiResult<Json> toMessages(const Json& messages, std::string& system) {
     const std::string path = at("messages", i);
     const std::string role = str(m, "role");
     const Json& content = field(m, "content");
+    // A cache_control on the message itself marks its last block.
+    auto mark = [&](Json& blocks) {
+      if (!blocks.empty() && !blocks.back().contains("cache_control"))
+        keepCacheControl(m, blocks.back());
+    };
     if (role == "system" || role == "developer") {
       auto blocks = contentBlocks(content, path + ".content", false);
       if (!blocks) return blocks;
@@ -140,9 +157,13 @@ ApiResult<Json> toMessages(const Json& messages, std::string& system) {
       if (text.empty()) continue;
       if (!system.empty()) system += "\n\n";
       system += text;
+      mark(*blocks);
+      for (auto& b : *blocks)
+        if (!b["text"].get_ref<const std::string&>().empty()) system_blocks.push_back(std::move(b));
     } else if (role == "user") {
       auto blocks = contentBlocks(content, path + ".content", true);
       if (!blocks) return blocks;
+      mark(*blocks);
       append("user", std::move(*blocks));
     } else if (role == "assistant") {
       auto blocks = contentBlocks(content, path + ".content", false);
@@ -153,6 +174,7 @@ ApiResult<Json> toMessages(const Json& messages, std::string& system) {
       auto uses = toolUseBlocks(field(m, "tool_calls"), path + ".tool_calls");
       if (!uses) return uses;
       for (auto& u : *uses) kept.push_back(std::move(u));
+      mark(kept);
       append("assistant", std::move(kept));
     } else if (role == "tool") {
       const std::string id = str(m, "tool_call_id");
@@ -166,6 +188,7 @@ ApiResult<Json> toMessages(const Json& messages, std::string& system) {
         if (!blocks) return blocks;
         result["content"] = std::move(*blocks);
       }
+      keepCacheControl(m, result);
       append("user", Json::array({std::move(result)}));
     } else {
       return bad<Json>("message role '" + role + "' is not supported by anthropic", path + ".role");
@@ -174,7 +197,8 @@ ApiResult<Json> toMessages(const Json& messages, std::string& system) {
   // A lone text block is sent as a plain string, the shape of the docs' examples.
   for (auto& msg : out) {
     Json& c = msg["content"];
-    if (c.size() == 1 && c[0]["type"] == "text") c = c[0]["text"];
+    if (c.size() == 1 && c[0]["type"] == "text" && !c[0].contains("cache_control"))
+      c = c[0]["text"];
   }
   if (out.empty())
     return bad<Json>("anthropic needs at least one user or assistant message", "messages");
@@ -202,6 +226,8 @@ ApiResult<Json> toolsFor(const Json& tools) {
         {"input_schema",
          params.is_object() ? params : Json{{"type", "object"}, {"properties", Json::object()}}}};
     if (const std::string d = str(fn, "description"); !d.empty()) tool["description"] = d;
+    keepCacheControl(fn, tool);
+    keepCacheControl(tools[j], tool);
     out.push_back(std::move(tool));
   }
   return out;
@@ -257,10 +283,31 @@ ApiResult<Json> promptMessages(const Json& prompt) {
   return Json::array({{{"role", "user"}, {"content", *text}}});
 }
 
+// An Anthropic client (llm_format anthropic, Claude Code): its body goes upstream as written
+// apart from model, options and credentials, so cache_control, thinking, citations and beta
+// features all survive; /v1/messages/count_tokens goes to Anthropic's own counting endpoint.
+// The client's query (Claude Code's ?beta=true) is kept.
+ApiResult<http::UpstreamRequest> nativeRequest(const ProxyCall& call, const Target& target,
+                                               http::UpstreamRequest req) {
+  const bool count = call.native_op == "count_tokens";
+  if (count) {
+    const auto q = req.url.find('?');
+    req.url.insert(q == std::string::npos ? req.url.size() : q, "/count_tokens");
+  }
+  if (!call.client_query.empty())
+    req.url +=
+        (req.url.find('?') == std::string::npos ? "?" : "&") + std::string(call.client_query);
+  // count_tokens takes no generation options (the API refuses max_tokens there).
+  static constexpr OptionKeys kKeys{"max_tokens", "temperature", "top_p", "top_k"};
+  req.body = nativeBody(call, target, count ? nullptr : &kKeys);
+  return req;
+}
+
 class AnthropicProvider : public Provider {
  public:
   std::string_view name() const override { return kName; }
   bool supports(RouteType type) const override { return type != RouteType::Embeddings; }
+  bool speaks(NativeApi api) const override { return api == NativeApi::Anthropic; }
 
   ApiResult<http::UpstreamRequest> buildRequest(const ProxyCall& call,
                                                 const Target& target) const override {
@@ -273,10 +320,12 @@ class AnthropicProvider : public Provider {
                                                     ? kDefaultVersion
                                                     : target.options.anthropic_version});
     if (call.route_type == RouteType::Preserve) {
-      Json body = in;
-      req.body = serializeBody(body, call);
+      http::Headers version = {req.headers.back()};
+      preserveRequest(req, call);
+      req.headers.push_back(std::move(version[0]));
       return req;
     }
+    if (call.native == NativeApi::Anthropic) return nativeRequest(call, target, std::move(req));
     if (auto e = checkUnsupported(in)) return R::failure(std::move(*e));
     Json body = {{"model", call.model}, {"stream", call.stream}};
     if (call.route_type == RouteType::Completions) {
@@ -285,10 +334,16 @@ class AnthropicProvider : public Provider {
       body["messages"] = std::move(*messages);
     } else {
       std::string system;
-      auto messages = toMessages(field(in, "messages"), system);
+      Json system_blocks = Json::array();
+      auto messages = toMessages(field(in, "messages"), system, system_blocks);
       if (!messages) return R::failure(messages.error());
       body["messages"] = std::move(*messages);
-      if (!system.empty()) body["system"] = std::move(system);
+      const bool cache = std::any_of(system_blocks.begin(), system_blocks.end(),
+                                     [](const Json& b) { return b.contains("cache_control"); });
+      if (cache)
+        body["system"] = std::move(system_blocks);
+      else if (!system.empty())
+        body["system"] = std::move(system);
     }
     // Options fill what the client left out; the client's own values win (BRIEF §4).
     applyOptions(body, in, target.options,
@@ -405,11 +460,10 @@ Usage usageFrom(const nlohmann::json& usage) {
     return it != usage.end() && it->is_number() ? it->get<long long>() : -1;
   };
   const long long input = num("input_tokens");
-  if (input >= 0) {
-    u.prompt_tokens = input;
-    for (const char* cached : {"cache_creation_input_tokens", "cache_read_input_tokens"})
-      if (num(cached) > 0) u.prompt_tokens += num(cached);
-  }
+  u.cached_tokens = num("cache_read_input_tokens");
+  u.cache_write_tokens = num("cache_creation_input_tokens");
+  if (input >= 0)
+    u.prompt_tokens = input + std::max(0LL, u.cached_tokens) + std::max(0LL, u.cache_write_tokens);
   u.completion_tokens = num("output_tokens");
   return u;
 }

@@ -17,7 +17,8 @@ namespace aigw::providers::anthropic {
 std::string finishReason(std::string_view stop_reason);
 
 // Anthropic usage -> ours: prompt = input + cache creation + cache read tokens (all three are
-// input the model read); completion = output tokens. Absent counts stay unknown (-1).
+// input the model read), with cache reads as cached_tokens and cache creation as
+// cache_write_tokens; completion = output tokens. Absent counts stay unknown (-1).
 Usage usageFrom(const nlohmann::json& usage);
 
 // The stateful decoder for a streamed Messages API answer (chat or completions route).

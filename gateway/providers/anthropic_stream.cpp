@@ -132,11 +132,7 @@ class AnthropicStreamDecoder : public StreamDecoder {
 
   // message_start carries input usage, message_delta the (cumulative) output; a later count
   // replaces an earlier one.
-  void mergeUsage(const Json& usage) {
-    const Usage u = usageFrom(usage);
-    if (u.prompt_tokens >= 0) usage_.prompt_tokens = u.prompt_tokens;
-    if (u.completion_tokens >= 0) usage_.completion_tokens = u.completion_tokens;
-  }
+  void mergeUsage(const Json& usage) { usage_.merge(usageFrom(usage)); }
 
   static long long blockIndex(const Json& ev) {
     const Json& index = field(ev, "index");

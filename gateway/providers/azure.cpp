@@ -32,12 +32,22 @@ std::string azureUrl(const Target& t, RouteType type) {
          t.options.azure_deployment_id + "/" + op + "?api-version=" + version;
 }
 
+// https://learn.microsoft.com/azure/ai-foundry/openai/how-to/responses: the Responses API needs
+// a 2025 api-version; Kong's default (2023-05-15) predates it and is replaced.
+std::string azureResponsesUrl(const Target& t) {
+  std::string version = t.options.azure_api_version;
+  if (version.empty() || version < "2025-03-01-preview") version = "2025-04-01-preview";
+  return "https://" + t.options.azure_instance +
+         ".openai.azure.com/openai/responses?api-version=" + version;
+}
+
 }  // namespace
 
 const Provider& azure() {
   // Azure has supported stream_options.include_usage since api-version 2024-09-01-preview;
   // older versions reject unknown fields, so it is not requested.
-  static const AzureProvider provider(OpenAICompatSpec{"azure", "", "", "", false, azureUrl});
+  static const AzureProvider provider(
+      OpenAICompatSpec{"azure", "", "", "", false, azureUrl, azureResponsesUrl});
   return provider;
 }
 

@@ -14,6 +14,8 @@
 // AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN), read per request.
 #include "providers/bedrock.hpp"
 
+#include <algorithm>
+
 #include <cstdlib>
 
 #include "core/json.hpp"
@@ -76,6 +78,14 @@ std::string replaceAll(std::string s, std::string_view from, const std::string& 
   for (auto at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
     s.replace(at, from.size(), to);
   return s;
+}
+
+// scheme://host[:port] of upstream_url, or of the region's Bedrock runtime endpoint.
+std::string bedrockOrigin(const Target& t, const std::string& region) {
+  http::ParsedUrl u;
+  if (!t.options.upstream_url.empty() && http::parseUrl(t.options.upstream_url, u))
+    return origin(u);
+  return "https://bedrock-runtime." + region + ".amazonaws.com";
 }
 
 std::string buildUrl(const Target& t, const std::string& region, const std::string& model,
@@ -162,23 +172,35 @@ class BedrockProvider : public Provider {
       return R::failure(ApiError::internal(
           "LLM request failed before proxying: no AWS credentials; set auth.aws_access_key_id "
           "and auth.aws_secret_access_key, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"));
-    if (call.model.empty() || call.model == "." || call.model == "..")
+    const bool preserve = call.route_type == RouteType::Preserve;
+    if (!preserve && (call.model.empty() || call.model == "." || call.model == ".."))
       return R::failure(ApiError::badRequest("invalid model name for provider bedrock", "model"));
 
     http::UpstreamRequest req;
-    req.url = buildUrl(t, region, call.model, call.stream);
-    if (call.route_type == RouteType::Preserve) {
-      Json body = *call.body;
-      req.body = serializeBody(body, call);
+    if (preserve) {
+      // The client's path on Bedrock's host, each segment encoded as the Converse paths are,
+      // and its query; the request is signed like any other.
+      req.url = bedrockOrigin(t, region);
+      std::string_view rest =
+          t.options.upstream_path.empty() ? call.client_path : t.options.upstream_path;
+      while (!rest.empty()) {
+        if (rest.front() == '/') rest.remove_prefix(1);
+        const auto slash = rest.find('/');
+        req.url += "/" + sigv4::uriEncode(std::string(rest.substr(0, slash)));
+        rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+      }
+      if (!call.client_query.empty()) req.url += "?" + std::string(call.client_query);
+      preserveRequest(req, call);
     } else {
+      req.url = buildUrl(t, region, call.model, call.stream);
       auto body = converseBody(*call.body, call.route_type, t.options);
       if (!body) return R::failure(body.error());
       req.body = serializeBody(*body, call);
+      req.headers = {
+          {"Content-Type", "application/json"},
+          {"Accept", call.stream ? "application/vnd.amazon.eventstream" : "application/json"},
+          {"Accept-Encoding", "identity"}};
     }
-    req.headers = {
-        {"Content-Type", "application/json"},
-        {"Accept", call.stream ? "application/vnd.amazon.eventstream" : "application/json"},
-        {"Accept-Encoding", "identity"}};
 
     http::ParsedUrl u;
     if (!http::parseUrl(req.url, u))
@@ -306,11 +328,10 @@ Usage usageFrom(const Json& usage) {
     const Json& v = field(usage, key);
     return v.is_number() ? v.get<long long>() : -1;
   };
-  if (const long long input = num("inputTokens"); input >= 0) {
-    u.prompt_tokens = input;
-    for (const char* cached : {"cacheReadInputTokens", "cacheWriteInputTokens"})
-      if (num(cached) > 0) u.prompt_tokens += num(cached);
-  }
+  u.cached_tokens = num("cacheReadInputTokens");
+  u.cache_write_tokens = num("cacheWriteInputTokens");
+  if (const long long input = num("inputTokens"); input >= 0)
+    u.prompt_tokens = input + std::max(0LL, u.cached_tokens) + std::max(0LL, u.cache_write_tokens);
   u.completion_tokens = num("outputTokens");
   return u;
 }

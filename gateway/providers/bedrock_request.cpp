@@ -65,6 +65,18 @@ ApiResult<Json> imageBlock(const Json& part, const std::string& path) {
       "image type '" + media + "' is not supported by bedrock; use png, jpeg, gif or webp", param);
 }
 
+// Prompt caching: the hub carries Anthropic's cache_control as an extension field on content
+// parts, messages and tools (an Anthropic client's breakpoints, or an OpenAI client's that set
+// it, as LiteLLM accepts); Converse marks the same spot with a cachePoint block right after the
+// cached content. https://docs.aws.amazon.com/bedrock/latest/userguide/prompt-caching.html
+bool cached(const Json& o) {
+  return field(o, "cache_control").is_object();
+}
+const Json& cachePoint() {
+  static const Json kPoint = {{"cachePoint", {{"type", "default"}}}};
+  return kPoint;
+}
+
 // OpenAI content (string, null or array of parts) -> Converse content blocks. Empty text is
 // left out: Converse rejects blank text blocks.
 ApiResult<Json> contentBlocks(const Json& content, const std::string& path, bool allow_images) {
@@ -84,11 +96,14 @@ ApiResult<Json> contentBlocks(const Json& content, const std::string& path, bool
       const Json& text = field(part, type.c_str());
       if (!text.is_string())
         return bad<Json>("a " + type + " part needs a string '" + type + "'", p + "." + type);
-      if (!text.get_ref<const std::string&>().empty()) blocks.push_back({{"text", text}});
+      if (text.get_ref<const std::string&>().empty()) continue;
+      blocks.push_back({{"text", text}});
+      if (cached(part)) blocks.push_back(cachePoint());
     } else if (type == "image_url" && allow_images) {
       auto image = imageBlock(part, p);
       if (!image) return image;
       blocks.push_back(std::move(*image));
+      if (cached(part)) blocks.push_back(cachePoint());
     } else {
       return bad<Json>("content part type '" + type + "' is not supported by bedrock" +
                            (type == "image_url" ? " in this message role" : ""),
@@ -159,13 +174,20 @@ ApiResult<Json> toMessages(const Json& messages, Json& system) {
     const std::string path = at("messages", i);
     const std::string role = str(m, "role");
     const Json& content = field(m, "content");
+    // A cache_control on the message itself marks the end of all its content.
+    auto mark = [&](Json& blocks) {
+      if (cached(m) && !blocks.empty() && !blocks.back().contains("cachePoint"))
+        blocks.push_back(cachePoint());
+    };
     if (role == "system" || role == "developer") {
       auto blocks = contentBlocks(content, path + ".content", false);
       if (!blocks) return blocks;
+      mark(*blocks);
       for (auto& b : *blocks) system.push_back(std::move(b));  // every one, in order
     } else if (role == "user") {
       auto blocks = contentBlocks(content, path + ".content", true);
       if (!blocks) return blocks;
+      mark(*blocks);
       append("user", std::move(*blocks));
     } else if (role == "assistant") {
       auto blocks = contentBlocks(content, path + ".content", false);
@@ -173,11 +195,14 @@ ApiResult<Json> toMessages(const Json& messages, Json& system) {
       auto uses = toolUseBlocks(field(m, "tool_calls"), path + ".tool_calls");
       if (!uses) return uses;
       for (auto& u : *uses) blocks->push_back(std::move(u));
+      mark(*blocks);
       append("assistant", std::move(*blocks));
     } else if (role == "tool") {
       auto result = toolResultBlock(m, path);
       if (!result) return result;
-      append("user", Json::array({std::move(*result)}));
+      Json blocks = Json::array({std::move(*result)});
+      mark(blocks);
+      append("user", std::move(blocks));
     } else {
       return bad<Json>("message role '" + role + "' is not supported by bedrock", path + ".role");
     }
@@ -217,6 +242,7 @@ ApiResult<Json> toolsFor(const Json& tools) {
                                 : Json{{"type", "object"}, {"properties", Json::object()}}}}}};
     if (const std::string d = str(fn, "description"); !d.empty()) spec["description"] = d;
     out.push_back({{"toolSpec", std::move(spec)}});
+    if (cached(tools[j]) || cached(fn)) out.push_back(cachePoint());
   }
   return out;
 }

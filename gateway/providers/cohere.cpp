@@ -352,8 +352,7 @@ class CohereProvider : public Provider {
         resolveUrl(target, call.route_type == RouteType::Embeddings ? kEmbedUrl : kChatUrl, call);
     req.headers = jsonRequestHeaders(call.stream);
     if (call.route_type == RouteType::Preserve) {
-      Json body = in;
-      req.body = serializeBody(body, call);
+      preserveRequest(req, call);
       return req;
     }
     if (call.route_type == RouteType::Embeddings) {

@@ -214,8 +214,7 @@ class CohereV1Provider : public Provider {
     req.url = resolveUrl(target, target.options.upstream_url, call);
     req.headers = jsonRequestHeaders(call.stream);
     if (call.route_type == RouteType::Preserve) {
-      Json body = in;
-      req.body = serializeBody(body, call);
+      preserveRequest(req, call);
       return req;
     }
     if (call.route_type == RouteType::Embeddings) {

@@ -1,9 +1,11 @@
 #include "providers/common.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 
 #include "core/json.hpp"
+#include "core/json_splice.hpp"
 
 namespace aigw::providers {
 
@@ -62,6 +64,60 @@ std::string resolveUrl(const Target& target, const std::string& default_url,
   return url;
 }
 
+void preserveRequest(http::UpstreamRequest& req, const ProxyCall& call) {
+  req.method = call.client_method.empty() ? "POST" : std::string(call.client_method);
+  std::string body(call.raw_body);
+  if (!call.body_auth_name.empty()) {
+    if (auto edited = json::spliceMembers(
+            body, {{std::string(call.body_auth_name),
+                    json::dump(nlohmann::json(std::string(call.body_auth_value)))}}))
+      body = std::move(*edited);
+  }
+  req.body = std::move(body);
+  req.headers = {{"Accept-Encoding", "identity"}};
+  if (!call.client_accept.empty())
+    req.headers.push_back({"Accept", std::string(call.client_accept)});
+  if (!req.body.empty())
+    req.headers.push_back({"Content-Type", call.client_content_type.empty()
+                                               ? std::string("application/json")
+                                               : std::string(call.client_content_type)});
+}
+
+std::string nativeBody(const ProxyCall& call, const Target& target, const OptionKeys* keys) {
+  std::vector<json::MemberEdit> edits;
+  const nlohmann::json& in = call.body ? *call.body : nlohmann::json();
+  auto current = [&](const char* key) -> const nlohmann::json* {
+    if (!in.is_object()) return nullptr;
+    auto it = in.find(key);
+    return it == in.end() ? nullptr : &*it;
+  };
+  if (!call.model.empty()) {
+    const nlohmann::json* m = current("model");
+    if (!m || !m->is_string() || m->get_ref<const std::string&>() != call.model)
+      edits.push_back({"model", json::dump(nlohmann::json(call.model))});
+  }
+  if (call.stream) {
+    const nlohmann::json* st = current("stream");
+    if (!st || *st != true) edits.push_back({"stream", "true"});
+  }
+  if (keys) {
+    const ModelOptions& o = target.options;
+    auto fill = [&](const char* key, const auto& value) {
+      if (key && value) edits.push_back({key, json::dump(nlohmann::json(*value)), true});
+    };
+    fill(keys->max_tokens, o.max_tokens);
+    fill(keys->temperature, o.temperature);
+    fill(keys->top_p, o.top_p);
+    fill(keys->top_k, o.top_k);
+  }
+  if (!call.body_auth_name.empty())
+    edits.push_back({std::string(call.body_auth_name),
+                     json::dump(nlohmann::json(std::string(call.body_auth_value)))});
+  if (edits.empty()) return std::string(call.raw_body);
+  auto out = json::spliceMembers(call.raw_body, edits);
+  return out ? std::move(*out) : std::string(call.raw_body);
+}
+
 http::Headers jsonRequestHeaders(bool stream) {
   return {{"Content-Type", "application/json"},
           {"Accept", stream ? "text/event-stream" : "application/json"},
@@ -81,19 +137,47 @@ Result<nlohmann::json, ApiError> parseUpstreamJson(std::string_view body,
 nlohmann::json usageJson(const Usage& usage) {
   const long long p = usage.prompt_tokens > 0 ? usage.prompt_tokens : 0;
   const long long c = usage.completion_tokens > 0 ? usage.completion_tokens : 0;
-  return {{"prompt_tokens", p}, {"completion_tokens", c}, {"total_tokens", p + c}};
+  nlohmann::json out = {{"prompt_tokens", p}, {"completion_tokens", c}, {"total_tokens", p + c}};
+  if (usage.cached_tokens >= 0 || usage.cache_write_tokens >= 0) {
+    nlohmann::json details = {{"cached_tokens", std::max(0LL, usage.cached_tokens)}};
+    if (usage.cache_write_tokens >= 0) details["cache_write_tokens"] = usage.cache_write_tokens;
+    out["prompt_tokens_details"] = std::move(details);
+  }
+  if (usage.reasoning_tokens >= 0)
+    out["completion_tokens_details"] = {{"reasoning_tokens", usage.reasoning_tokens}};
+  return out;
 }
 
 Usage usageFromOpenAI(const nlohmann::json& usage) {
   Usage u;
   if (!usage.is_object()) return u;
-  auto num = [&](const char* key) -> long long {
-    auto it = usage.find(key);
-    return it != usage.end() && it->is_number() ? it->get<long long>() : -1;
+  auto num = [](const nlohmann::json& o, const char* key) -> long long {
+    if (!o.is_object()) return -1;
+    auto it = o.find(key);
+    return it != o.end() && it->is_number() ? it->get<long long>() : -1;
   };
-  u.prompt_tokens = num("prompt_tokens");
-  u.completion_tokens = num("completion_tokens");
+  u.prompt_tokens = num(usage, "prompt_tokens");
+  u.completion_tokens = num(usage, "completion_tokens");
+  if (auto d = usage.find("prompt_tokens_details"); d != usage.end()) {
+    u.cached_tokens = num(*d, "cached_tokens");
+    u.cache_write_tokens = num(*d, "cache_write_tokens");
+  }
+  if (auto d = usage.find("completion_tokens_details"); d != usage.end())
+    u.reasoning_tokens = num(*d, "reasoning_tokens");
   return u;
+}
+
+std::optional<double> usageCost(const Usage& usage, const ModelOptions& o) {
+  if (!o.input_cost && !o.output_cost && !o.cache_read_cost && !o.cache_write_cost)
+    return std::nullopt;
+  const long long prompt = std::max(0LL, usage.prompt_tokens);
+  const long long read = std::min(prompt, std::max(0LL, usage.cached_tokens));
+  const long long write = std::min(prompt - read, std::max(0LL, usage.cache_write_tokens));
+  const double input = o.input_cost.value_or(0);
+  const double cost = (prompt - read - write) * input + read * o.cache_read_cost.value_or(input) +
+                      write * o.cache_write_cost.value_or(input) +
+                      std::max(0LL, usage.completion_tokens) * o.output_cost.value_or(0);
+  return cost / 1e6;
 }
 
 long long unixNow() {

@@ -34,6 +34,16 @@ void copyRenamed(nlohmann::json& into, const nlohmann::json& client_body,
 // Adds the body-located credential (auth.param_location = body) and serialises.
 std::string serializeBody(nlohmann::json& body, const ProxyCall& call);
 
+// route_type preserve: the client's method, body text (plus a body credential) and content
+// type as they came; what the upstream answers goes back as it is (proxy/handler_relay.cpp).
+void preserveRequest(http::UpstreamRequest& req, const ProxyCall& call);
+
+// A native pass-through body: the client's text with `model` set where the call's differs,
+// `"stream": true` where the gateway forced streaming, configured options filled in under the
+// API's own keys (none when `keys` is null) and the body credential added; every other byte
+// as the client sent it.
+std::string nativeBody(const ProxyCall& call, const Target& target, const OptionKeys* keys);
+
 // upstream_url (whole URL) > default URL; upstream_path replaces the path; preserve keeps the
 // client's path unless upstream_path is set.
 std::string resolveUrl(const Target& target, const std::string& default_url, const ProxyCall& call);
@@ -45,10 +55,16 @@ http::Headers jsonRequestHeaders(bool stream);
 Result<nlohmann::json, ApiError> parseUpstreamJson(std::string_view body,
                                                    std::string_view provider);
 
-// OpenAI usage object from a Usage (absent counts become 0).
+// OpenAI usage object from a Usage (absent counts become 0). The details objects appear when
+// the provider reported them: prompt_tokens_details.cached_tokens (and cache_write_tokens,
+// as OpenRouter names the cache writes OpenAI has no field for) and
+// completion_tokens_details.reasoning_tokens.
 nlohmann::json usageJson(const Usage& usage);
-// Reads {"prompt_tokens", "completion_tokens"} (OpenAI shape) into a Usage.
+// Reads OpenAI's usage object (counts and details) into a Usage.
 Usage usageFromOpenAI(const nlohmann::json& usage);
+// What a call cost from the configured prices (per 1M tokens), or none when no price is set.
+// Cached prompt tokens are priced at cache_read_cost / cache_write_cost where those are set.
+std::optional<double> usageCost(const Usage& usage, const ModelOptions& options);
 
 // A chat.completion.chunk skeleton with id/object/created/model and one choice.
 nlohmann::json makeChunk(const std::string& id, long long created, const std::string& model);

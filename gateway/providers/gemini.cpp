@@ -175,8 +175,7 @@ class GeminiProvider : public Provider {
     req.headers = jsonRequestHeaders(call.stream);
     if (call.route_type == RouteType::Preserve) {
       req.url = resolveUrl(t, defaultBase(vertex), call);
-      Json body = in;
-      req.body = serializeBody(body, call);
+      preserveRequest(req, call);
     } else {
       auto id = modelId(call.model);
       if (!id) return R::failure(id.error());

@@ -48,6 +48,10 @@ Usage usageFrom(const Json& meta) {
   if (!meta.is_object()) return u;
   u.prompt_tokens = count(meta, "promptTokenCount");
   u.completion_tokens = count(meta, "candidatesTokenCount") + count(meta, "thoughtsTokenCount");
+  // Both are parts of the counts above, reported only when they apply.
+  if (meta.contains("cachedContentTokenCount"))
+    u.cached_tokens = count(meta, "cachedContentTokenCount");
+  if (meta.contains("thoughtsTokenCount")) u.reasoning_tokens = count(meta, "thoughtsTokenCount");
   return u;
 }
 
@@ -56,9 +60,6 @@ Json usageJsonFrom(const Json& meta) {
   Json out = usageJson(u);
   if (meta.is_object() && meta.contains("totalTokenCount") && meta["totalTokenCount"].is_number())
     out["total_tokens"] = meta["totalTokenCount"];
-  if (const long long thoughts = meta.is_object() ? count(meta, "thoughtsTokenCount") : 0;
-      thoughts > 0)
-    out["completion_tokens_details"] = {{"reasoning_tokens", thoughts}};
   return out;
 }
 

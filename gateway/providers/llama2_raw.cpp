@@ -125,8 +125,7 @@ class Llama2RawProvider : public Provider {
     req.headers = jsonRequestHeaders(call.stream);
     Json body = Json::object();
     if (call.route_type == RouteType::Preserve) {
-      body = in;
-      req.body = serializeBody(body, call);
+      preserveRequest(req, call);
       return req;
     }
     body["inputs"] = call.route_type == RouteType::Chat

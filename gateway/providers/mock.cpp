@@ -3,6 +3,12 @@
 // through the same OpenAI decoder as a real upstream, so it streams like one.
 // Options (model.options.mock): reply (fixed text), latency_ms (before the first byte),
 // tokens_per_second (0 = as fast as possible).
+// Tools: when the request offers function tools (tool_choice not "none") and the conversation
+// does not end in a tool result, the answer calls the first tool (or the one tool_choice
+// names) with arguments made from its JSON schema (strings get the last user text, numbers 1,
+// booleans true); after a tool result it answers in text quoting the result. So agent loops
+// (Claude Code, the Responses API, the AI SDK) run offline.
+#include <algorithm>
 #include <chrono>
 
 #include "core/json.hpp"
@@ -48,6 +54,49 @@ LocalReply reply(std::vector<std::string> pieces, bool stream, int latency_ms,
   if (tokens_per_second > 0)
     r.interval = std::chrono::microseconds(static_cast<long long>(1e6 / tokens_per_second));
   return r;
+}
+
+// Arguments for a tool from its JSON schema: every required property (all of them when none
+// is marked required) gets a plain value of its type.
+Json argumentsFor(const Json& parameters, const std::string& text) {
+  Json args = Json::object();
+  if (!parameters.is_object()) return args;
+  const Json props = parameters.value("properties", Json::object());
+  if (!props.is_object()) return args;
+  const Json required = parameters.value("required", Json::array());
+  for (const auto& [name, schema] : props.items()) {
+    if (required.is_array() && !required.empty() &&
+        std::find(required.begin(), required.end(), name) == required.end())
+      continue;
+    const std::string type = schema.is_object() ? schema.value("type", "string") : "string";
+    args[name] = type == "integer" || type == "number" ? Json(1)
+                 : type == "boolean"                   ? Json(true)
+                 : type == "array"                     ? Json::array()
+                 : type == "object"                    ? Json::object()
+                                                       : Json(text);
+  }
+  return args;
+}
+
+// The tool to call, or null: see the top of the file.
+const Json* toolToCall(const Json& body) {
+  const auto tools_it = body.find("tools");
+  if (tools_it == body.end() || !tools_it->is_array() || tools_it->empty()) return nullptr;
+  const Json& tools = *tools_it;
+  const Json choice = body.value("tool_choice", Json());
+  if (choice == "none") return nullptr;
+  const auto messages = body.find("messages");
+  if (messages != body.end() && messages->is_array() && !messages->empty() &&
+      messages->back().is_object() && messages->back().value("role", "") == "tool")
+    return nullptr;
+  std::string wanted;
+  if (choice.is_object()) wanted = choice.value("function", Json::object()).value("name", "");
+  for (const auto& t : tools) {
+    const Json fn = t.value("function", Json::object());
+    if (t.value("type", "") == "function" && (wanted.empty() || fn.value("name", "") == wanted))
+      return &t;
+  }
+  return nullptr;
 }
 
 class MockProvider : public OpenAICompatProvider {
@@ -119,7 +168,7 @@ class MockProvider : public OpenAICompatProvider {
     }
 
     const bool completions = req.url.find("/v1/completions") != std::string::npos;
-    std::string prompt_text, last_user;
+    std::string prompt_text, last_user, tool_result;
     if (completions) {
       prompt_text = last_user =
           body.value("prompt", Json("")).is_string() ? body.value("prompt", "") : "";
@@ -128,11 +177,18 @@ class MockProvider : public OpenAICompatProvider {
         std::string t = contentText(m.value("content", Json("")));
         prompt_text += t + " ";
         if (m.value("role", "") == "user") last_user = t;
+        tool_result = m.value("role", "") == "tool" ? t : "";
       }
     }
+    if (last_user.size() > 200) last_user = last_user.substr(0, 200) + "...";
+    if (const Json* tool = completions ? nullptr : toolToCall(body))
+      return toolCall(body, *tool, last_user, countWords(prompt_text), latency);
     std::string text = opts.value("reply", "");
-    if (text.empty()) {
-      if (last_user.size() > 200) last_user = last_user.substr(0, 200) + "...";
+    if (text.empty() && !tool_result.empty()) {
+      if (tool_result.size() > 200) tool_result = tool_result.substr(0, 200) + "...";
+      text = "This is a mock answer from aigw (no real model was called). The tool returned: " +
+             tool_result;
+    } else if (text.empty()) {
       text = "This is a mock answer from aigw (no real model was called). You said: " + last_user;
     }
     auto words = splitWords(text);
@@ -193,6 +249,62 @@ class MockProvider : public OpenAICompatProvider {
     if (so.is_object() && so.value("include_usage", false)) event(Json(), true);
     events.push_back("data: [DONE]\n\n");
     return reply(std::move(events), true, latency, tps);
+  }
+
+  static LocalReply toolCall(const Json& body, const Json& tool, const std::string& text,
+                             long long prompt_tokens, int latency) {
+    const Json fn = tool.value("function", Json::object());
+    const std::string name = fn.value("name", "tool");
+    const std::string args = json::dump(argumentsFor(fn.value("parameters", Json()), text));
+    const std::string model = body.value("model", "mock");
+    const std::string id = newCompletionId("chatcmpl-mock-");
+    const std::string call_id = newCompletionId("call_mock_");
+    const long long created = unixNow();
+    const Json usage = {{"prompt_tokens", prompt_tokens},
+                        {"completion_tokens", 10},
+                        {"total_tokens", prompt_tokens + 10}};
+    const Json call = {
+        {"id", call_id}, {"type", "function"}, {"function", {{"name", name}, {"arguments", args}}}};
+    if (!body.value("stream", false)) {
+      Json out = {{"id", id},
+                  {"object", "chat.completion"},
+                  {"created", created},
+                  {"model", model},
+                  {"choices", Json::array({{{"index", 0},
+                                            {"message",
+                                             {{"role", "assistant"},
+                                              {"content", nullptr},
+                                              {"tool_calls", Json::array({call})}}},
+                                            {"finish_reason", "tool_calls"},
+                                            {"logprobs", nullptr}}})},
+                  {"usage", usage}};
+      return reply({json::dump(out)}, false, latency, 0);
+    }
+    std::vector<std::string> events;
+    auto event = [&](Json delta, Json finish) {
+      Json chunk = makeChunk(id, created, model);
+      chunk["choices"].push_back(
+          {{"index", 0}, {"delta", std::move(delta)}, {"finish_reason", std::move(finish)}});
+      events.push_back("data: " + json::dump(chunk) + "\n\n");
+    };
+    Json first = call;
+    first["index"] = 0;
+    first["function"]["arguments"] = "";
+    event({{"role", "assistant"}, {"content", nullptr}, {"tool_calls", Json::array({first})}},
+          nullptr);
+    // The arguments in two pieces, as models stream them.
+    for (const std::string& piece : {args.substr(0, args.size() / 2), args.substr(args.size() / 2)})
+      event({{"tool_calls", Json::array({{{"index", 0}, {"function", {{"arguments", piece}}}}})}},
+            nullptr);
+    event(Json::object(), "tool_calls");
+    const auto& so = body.value("stream_options", Json::object());
+    if (so.is_object() && so.value("include_usage", false)) {
+      Json chunk = makeChunk(id, created, model);
+      chunk["usage"] = usage;
+      events.push_back("data: " + json::dump(chunk) + "\n\n");
+    }
+    events.push_back("data: [DONE]\n\n");
+    return reply(std::move(events), true, latency, 0);
   }
 };
 

@@ -193,8 +193,7 @@ class OllamaProvider : public Provider {
     req.headers = jsonRequestHeaders(false);
     req.headers[1].value = call.stream ? "application/x-ndjson" : "application/json";
     if (call.route_type == RouteType::Preserve) {
-      Json body = in;
-      req.body = serializeBody(body, call);
+      preserveRequest(req, call);
       return req;
     }
     Json body = {{"model", call.model}};

@@ -11,7 +11,8 @@ const Provider& openai() {
                        "https://api.openai.com/v1/completions",
                        "https://api.openai.com/v1/embeddings",
                        true,
-                       {}});
+                       {},
+                       [](const Target&) { return "https://api.openai.com/v1/responses"; }});
   return provider;
 }
 

@@ -50,8 +50,14 @@ Result<http::UpstreamRequest, ApiError> OpenAICompatProvider::buildRequest(
   req.url = resolveUrl(target, defaultUrl(target, call.route_type), call);
   req.headers = jsonRequestHeaders(call.stream);
   if (call.route_type == RouteType::Preserve) {
-    nlohmann::json body = *call.body;
-    req.body = serializeBody(body, call);
+    preserveRequest(req, call);
+    return req;
+  }
+  if (call.native == NativeApi::Responses && spec_.responses_url) {
+    // https://platform.openai.com/docs/api-reference/responses/create
+    static constexpr OptionKeys kKeys{"max_output_tokens", "temperature", "top_p", nullptr};
+    req.url = resolveUrl(target, spec_.responses_url(target), call);
+    req.body = nativeBody(call, target, &kKeys);
     return req;
   }
   nlohmann::json body = *call.body;
@@ -72,8 +78,8 @@ Result<http::UpstreamRequest, ApiError> OpenAICompatProvider::buildRequest(
 namespace {
 
 // Reads only what the gateway needs from an OpenAI-shaped answer that goes back byte for
-// byte: which top-level keys exist and the usage counts. A SAX pass builds no document, so a
-// passed-through answer costs no allocations beyond the key strings.
+// byte: which top-level keys exist and the usage counts (with their details). A SAX pass
+// builds no document, so a passed-through answer costs no allocations beyond the key strings.
 class PassThroughScan : public nlohmann::json_sax<nlohmann::json> {
  public:
   bool is_object = false;
@@ -91,13 +97,16 @@ class PassThroughScan : public nlohmann::json_sax<nlohmann::json> {
   bool binary(binary_t&) override { return true; }
   bool start_object(std::size_t) override {
     if (depth_ == 0) is_object = true;
-    if (depth_ == 1) in_usage_ = key_ == "usage";
+    // usage (depth 1), then its details objects (depth 2)
+    if (depth_ == 1) in_usage_ = key_[1] == "usage";
+    if (depth_ == 2 && in_usage_) details_ = key_[2];
     ++depth_;
     return depth_ <= json::kMaxDepth;
   }
   bool end_object() override {
     --depth_;
     if (depth_ == 1) in_usage_ = false;
+    if (depth_ == 2) details_.clear();
     return true;
   }
   bool start_array(std::size_t) override {
@@ -113,7 +122,7 @@ class PassThroughScan : public nlohmann::json_sax<nlohmann::json> {
       has_choices |= k == "choices";
       has_data |= k == "data";
     }
-    if (depth_ <= 2) key_ = k;
+    if (depth_ <= 3) key_[depth_] = k;
     return true;
   }
   bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
@@ -122,17 +131,24 @@ class PassThroughScan : public nlohmann::json_sax<nlohmann::json> {
 
  private:
   bool count(long long v) {
-    if (in_usage_ && depth_ == 2) {
-      if (key_ == "prompt_tokens")
-        usage.prompt_tokens = v;
-      else if (key_ == "completion_tokens")
-        usage.completion_tokens = v;
+    if (!in_usage_) return true;
+    const std::string& k = key_[depth_];
+    if (depth_ == 2) {
+      if (k == "prompt_tokens") usage.prompt_tokens = v;
+      if (k == "completion_tokens") usage.completion_tokens = v;
+    } else if (depth_ == 3) {
+      if (details_ == "prompt_tokens_details" && k == "cached_tokens") usage.cached_tokens = v;
+      if (details_ == "prompt_tokens_details" && k == "cache_write_tokens")
+        usage.cache_write_tokens = v;
+      if (details_ == "completion_tokens_details" && k == "reasoning_tokens")
+        usage.reasoning_tokens = v;
     }
     return true;
   }
   int depth_ = 0;
   bool in_usage_ = false;
-  std::string key_;
+  std::string key_[4];  // the key last seen at each depth 1..3
+  std::string details_;
 };
 
 }  // namespace

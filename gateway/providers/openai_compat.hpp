@@ -18,6 +18,9 @@ struct OpenAICompatSpec {
   bool request_stream_usage = true;  // add stream_options.include_usage when streaming
   // Overrides the default URL from the target (Azure's deployment URL); may be empty.
   std::function<std::string(const Target&, RouteType)> url_for;
+  // The Responses API endpoint, for providers that serve it (a Responses client then passes
+  // through natively); empty = translated through the chat hub instead.
+  std::function<std::string(const Target&)> responses_url = {};
 };
 
 class OpenAICompatProvider : public Provider {
@@ -25,6 +28,9 @@ class OpenAICompatProvider : public Provider {
   explicit OpenAICompatProvider(OpenAICompatSpec spec) : spec_(std::move(spec)) {}
   std::string_view name() const override { return spec_.name; }
   bool supports(RouteType type) const override;
+  bool speaks(NativeApi api) const override {
+    return api == NativeApi::Responses && static_cast<bool>(spec_.responses_url);
+  }
   void checkTarget(const Target&, RouteType,
                    std::vector<std::pair<std::string, std::string>>& errors) const override;
   Result<http::UpstreamRequest, ApiError> buildRequest(const ProxyCall&,

@@ -26,6 +26,10 @@ std::string_view routeTypeName(RouteType t);  // "llm/v1/chat", ...
 
 enum class Framing { Sse, NdJson, JsonArray, AwsEventStream };
 
+// A provider's own API, when a client speaks it (ai-proxy's llm_format, the Responses route):
+// the call is then a native pass-through instead of a translation from the OpenAI hub.
+enum class NativeApi { None, Anthropic, Responses, Gemini, Bedrock, Cohere };
+
 // config.model.options (Kong's names); unset values are std::nullopt / empty.
 struct ModelOptions {
   std::optional<long long> max_tokens;
@@ -34,6 +38,10 @@ struct ModelOptions {
   std::optional<long long> top_k;
   std::optional<double> input_cost;   // per 1M prompt tokens
   std::optional<double> output_cost;  // per 1M completion tokens
+  // Per 1M prompt tokens read from / written to the provider's prompt cache (aigw's own
+  // options; Kong's open-source ai-proxy has none); unset = those tokens cost input_cost.
+  std::optional<double> cache_read_cost;
+  std::optional<double> cache_write_cost;
   std::string anthropic_version;
   std::string azure_instance;
   std::string azure_deployment_id;
@@ -75,15 +83,39 @@ struct ProxyCall {
   // auth.param_location = body: a top-level field added to the upstream JSON body.
   std::string_view body_auth_name;
   std::string_view body_auth_value;
+
+  // Native pass-through (native != None) and preserve: the client's body text goes upstream as
+  // written, apart from model, options and credentials (for preserve: credentials only).
+  NativeApi native = NativeApi::None;
+  std::string_view native_op;      // Anthropic: "messages" or "count_tokens"
+  std::string_view raw_body;       // the client's body text (may be empty: a GET)
+  std::string_view client_method;  // preserve: the client's method (GET stays GET)
+  std::string_view client_content_type;
+  std::string_view client_accept;
 };
 
+// Token counts as OpenAI reports them; -1 = the provider did not say.
 struct Usage {
-  long long prompt_tokens = -1;
+  long long prompt_tokens = -1;  // all input, cached or not
   long long completion_tokens = -1;
+  // Parts of the counts above (OpenAI's prompt_tokens_details / completion_tokens_details).
+  long long cached_tokens = -1;       // prompt tokens read from the provider's prompt cache
+  long long cache_write_tokens = -1;  // prompt tokens written to it (Anthropic, Bedrock)
+  long long reasoning_tokens = -1;    // completion tokens spent thinking
   bool known() const { return prompt_tokens >= 0 || completion_tokens >= 0; }
   long long total() const {
     return (prompt_tokens > 0 ? prompt_tokens : 0) +
            (completion_tokens > 0 ? completion_tokens : 0);
+  }
+  // Streams report usage in pieces (Anthropic: input at the start, output at the end); each
+  // count `later` knows replaces ours.
+  void merge(const Usage& later) {
+    for (auto [mine, theirs] : {std::pair{&prompt_tokens, later.prompt_tokens},
+                                {&completion_tokens, later.completion_tokens},
+                                {&cached_tokens, later.cached_tokens},
+                                {&cache_write_tokens, later.cache_write_tokens},
+                                {&reasoning_tokens, later.reasoning_tokens}})
+      if (theirs >= 0) *mine = theirs;
   }
 };
 
@@ -144,6 +176,8 @@ class Provider {
   virtual Framing framing(const Target&) const { return Framing::Sse; }
   // Route types this provider can translate (preserve is always allowed).
   virtual bool supports(RouteType type) const = 0;
+  // Client APIs this provider takes unchanged (ProxyCall::native); buildRequest handles them.
+  virtual bool speaks(NativeApi) const { return false; }
   // Config-time checks beyond the schema (e.g. azure needs azure_instance); message per field.
   virtual void checkTarget(const Target&, RouteType,
                            std::vector<std::pair<std::string, std::string>>&) const {}

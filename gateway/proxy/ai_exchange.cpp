@@ -99,10 +99,24 @@ net::Task<Attempt> attemptOnce(RequestContext& ctx, const Chain& chain, Upstream
       a.retry_after_ms = parseRetryAfterMs(ra, static_cast<long long>(std::time(nullptr)));
       a.retry_after = std::move(ra);
     }
+    a.fault = {AttemptFault::Kind::Status, true, a.status};
+    if (ai.relay) {
+      // A native client gets the provider's own JSON error (secrets masked); anything else
+      // (an HTML page from something in between may name internal hosts) is not echoed.
+      if (std::optional<Reply> own = relayedError(ai, *request, *up, std::move(body))) {
+        a.answer.whole = std::move(*own);
+        a.answer.native = true;
+        co_return a;
+      }
+    }
     a.answer.error =
         redactUpstreamError(ai.provider->parseErrorResponse(a.status, body, up->headers()), ai,
                             *request, a.status, body);
-    a.fault = {AttemptFault::Kind::Status, true, a.status};
+    co_return a;
+  }
+  if (ai.relay) {
+    // Native pass-through and preserve: the answer goes back as sent (handler_relay.cpp).
+    a.answer.relay = std::move(up);
     co_return a;
   }
 
@@ -193,9 +207,18 @@ ApiError noTarget(const Balancer::Choice& choice) {
 
 }  // namespace
 
+formats::ReplyContext replyContext(const AiCall& ai) {
+  // ai-proxy-advanced sends each target's own model; the client hears back the one it named.
+  return {ai.client_model.empty() ? ai.call.model : ai.client_model, ai.client_body.get(),
+          ai.call.client_wants_usage};
+}
+
 StreamRelay::StreamRelay(RequestContext& ctx, const Chain& chain,
                          std::unique_ptr<UpstreamResponse> up)
-    : ctx_(ctx), up_(std::move(up)) {
+    : ctx_(ctx),
+      up_(std::move(up)),
+      encoder_(ctx.ai->format->newEncoder(replyContext(*ctx.ai))),
+      out_(*encoder_) {
   const AiCall& ai = *ctx.ai;
   decoder_ = ai.provider->newStreamDecoder(ai.call, *ai.target);
   framer_ = newFramer(ai.provider->framing(*ai.target));
@@ -234,7 +257,7 @@ void StreamRelay::end() {
   if (phase_ && phase_->ended()) {
     // A plugin ended the stream: its error is the last event; the upstream is dropped.
     failure_ = ctx_.error->message;
-    out_.raw(errorEvent(ctx_.error->message, ctx_.error->type.c_str()));
+    encoder_->fail(ctx_.error->message, ctx_.error->type);
   } else {
     if (status_ && up_ && up_->error().kind != UpstreamFailure::None) {
       upstream_error_ = up_->error();
@@ -245,9 +268,9 @@ void StreamRelay::end() {
     if (status_) status_ = decoder_->onEnd(sink);
     if (!status_) {
       failure_ = status_.message();
-      out_.raw(errorEvent(failure_, "upstream_error"));
+      encoder_->fail(failure_, "upstream_error");
     } else {
-      out_.raw("data: [DONE]\n\n");
+      encoder_->finish(decoder_->usage());
     }
   }
   if (!failure_.empty() && ctx_.open_attempt.balancer) ctx_.open_attempt.failed = true;
@@ -299,7 +322,7 @@ net::Task<AiAnswer> exchangeAi(RequestContext& ctx, const Chain& chain, Upstream
     report.failed = decision.target_failed;
     report.retry_after_ms = a.retry_after_ms;
     if (a.fault.kind == AttemptFault::Kind::None) {
-      if (a.answer.stream) {
+      if (a.answer.stream || a.answer.relay) {
         // The target keeps the attempt until the stream ends (settleAttempt).
         ctx.open_attempt = {&balancer, choice.target, since, false};
       } else {

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "core/api_error.hpp"
+#include "formats/format.hpp"
 #include "proxy/framing.hpp"
 #include "proxy/pipeline.hpp"
 #include "proxy/request_context.hpp"
@@ -25,30 +26,27 @@
 
 namespace aigw::proxy {
 
-// Collects OpenAI chunks as SSE events; the events decoded from one upstream read leave in one
-// client write, each still as soon as the upstream sent it.
-class SseSink : public providers::ChunkSink {
+// Counts the chunks that reach the client's encoder, so that a stream is known to have output
+// (failover is possible until then).
+class CountingSink : public providers::ChunkSink {
  public:
+  explicit CountingSink(formats::StreamEncoder& encoder) : encoder_(encoder) {}
   bool emit(std::string_view chunk_json) override {
-    pending_.append("data: ");
-    pending_.append(chunk_json);
-    pending_.append("\n\n");
     ++emitted_;
-    return true;
+    return encoder_.emit(chunk_json);
   }
-  void raw(std::string_view bytes) { pending_.append(bytes); }
-  std::string& pending() { return pending_; }
   std::size_t emitted() const { return emitted_; }
 
  private:
-  std::string pending_;
+  formats::StreamEncoder& encoder_;
   std::size_t emitted_ = 0;
 };
 
-// An upstream stream being relayed: bytes -> framer -> provider decoder -> (chunk phase) -> SSE
-// for the client. pump() reads once; pending() is what to write next. When the upstream ends
-// (or a plugin ends the stream) the last event is [DONE] or an error event, never a clean end
-// after a failure.
+// An upstream stream being relayed: bytes -> framer -> provider decoder -> (chunk phase) -> the
+// client format's encoder (OpenAI chunks, Anthropic or Responses events). pump() reads once;
+// pending() is what to write next. When the upstream ends (or a plugin ends the stream) the last
+// event is the format's end ([DONE], message_stop, response.completed) or its error event, never
+// a clean end after a failure.
 class StreamRelay {
  public:
   StreamRelay(RequestContext& ctx, const Chain& chain, std::unique_ptr<UpstreamResponse> up);
@@ -59,7 +57,7 @@ class StreamRelay {
   // holds the closing event.
   net::Task<void> pump();
   bool ended() const { return ended_; }
-  std::string& pending() { return out_.pending(); }
+  std::string& pending() { return encoder_->pending(); }
   // Client chunks produced so far (0 = nothing the client would see yet).
   std::size_t chunks() const { return out_.emitted(); }
   // Why the stream failed ("" when it did not).
@@ -76,7 +74,8 @@ class StreamRelay {
   std::unique_ptr<UpstreamResponse> up_;
   std::unique_ptr<providers::StreamDecoder> decoder_;
   std::unique_ptr<Framer> framer_;
-  SseSink out_;
+  std::unique_ptr<formats::StreamEncoder> encoder_;
+  CountingSink out_;
   std::optional<ChunkPhase> phase_;
   Status status_;
   bool ended_ = false;
@@ -89,7 +88,21 @@ struct AiAnswer {
   std::optional<ApiError> error;        // answer this (Retry-After in ctx.response_headers)
   std::optional<Reply> whole;           // a non-streamed answer, translated
   std::unique_ptr<StreamRelay> stream;  // a stream with its first output ready
+  // Native pass-through and preserve (ctx.ai->relay): a 2xx answer, to relay as sent
+  // (handler_relay.cpp); `whole` may instead be the provider's own error, already in the
+  // client's format (`native`).
+  std::unique_ptr<UpstreamResponse> relay;
+  bool native = false;
 };
+
+// The provider's own error for a native pass-through client: its JSON body (configured secrets
+// masked) with the headers that describe it; nothing when the body is not a JSON object
+// (handler_relay.cpp).
+std::optional<Reply> relayedError(const AiCall& ai, const http::UpstreamRequest& request,
+                                  const UpstreamResponse& up, std::string body);
+
+// What the client format needs to answer: the model the client named, its request.
+formats::ReplyContext replyContext(const AiCall& ai);
 
 // Performs the AI call ctx.ai describes: refresh a minted credential, build, send, read the
 // answer (a stream up to its first chunk), with ai-proxy-advanced's failover when ctx.ai has

@@ -2,23 +2,20 @@
 
 #include "config/router.hpp"
 #include "core/json.hpp"
+#include "formats/format.hpp"
 #include "observability/access_log.hpp"
 #include "observability/metrics.hpp"
 #include "observability/record.hpp"
 #include "plugins/plugin.hpp"
 #include "proxy/ai_exchange.hpp"
 #include "proxy/llm_call.hpp"
+#include "proxy/models.hpp"
 #include "proxy/pipeline.hpp"
 #include "proxy/request_context.hpp"
 
 namespace aigw::proxy {
 
 namespace {
-
-void addModelHeader(http::Headers& headers, const AiCall& ai) {
-  if (ai.model_name_header)
-    headers.push_back({"X-Kong-LLM-Model", ai.provider_name + "/" + ai.call.model});
-}
 
 // The smallest body limit a plugin of the route sets (ai-proxy's max_request_body_size), or
 // 0 when none does.
@@ -37,6 +34,11 @@ double msSince(std::chrono::steady_clock::time_point t) {
 
 }  // namespace
 
+void addModelHeader(http::Headers& headers, const AiCall& ai) {
+  if (ai.model_name_header)
+    headers.push_back({"X-Kong-LLM-Model", ai.provider_name + "/" + ai.call.model});
+}
+
 http::Headers errorHeaders(const ApiError& error) {
   http::Headers headers;
   if (error.retry_after_seconds >= 0)
@@ -51,19 +53,34 @@ net::Task<void> ProxyHandler::fail(RequestContext& ctx, net::Exchange& exchange,
   http::Headers headers = errorHeaders(error);
   for (const auto& h : ctx.response_headers) headers.push_back(h);
   ctx.outcome = error.message;
-  const std::string body = error.toJson();
+  // In the client's own error shape (Anthropic's for llm_format anthropic).
+  const std::string body = ctx.client_format ? ctx.client_format->errorBody(error) : error.toJson();
   co_await exchange.respond(error.status, headers, body);
   finish(ctx, chain, error.status);
 }
 
 net::Task<void> ProxyHandler::respond(RequestContext& ctx, net::Exchange& exchange,
-                                      const Chain& chain, const LlmCaller& llm, Reply reply) const {
+                                      const Chain& chain, const LlmCaller& llm, Reply reply,
+                                      bool from_hub) const {
   co_await runResponse(ctx, chain, reply, llm);
+  if (!ctx.error && from_hub) {
+    // Plugins saw the hub's (OpenAI) answer; the client gets it in its own format.
+    auto converted = ctx.ai->format->fromHub(reply.body, replyContext(*ctx.ai));
+    if (converted)
+      reply.body = std::move(*converted);
+    else
+      ctx.error = converted.error();
+  }
   if (ctx.error) {
     const ApiError error = *ctx.error;
     co_await fail(ctx, exchange, chain, error);
     co_return;
   }
+  co_await deliver(ctx, exchange, chain, std::move(reply));
+}
+
+net::Task<void> ProxyHandler::deliver(RequestContext& ctx, net::Exchange& exchange,
+                                      const Chain& chain, Reply reply) const {
   std::string content_type = "application/json";
   if (const std::string* ct = reply.header("content-type")) {
     content_type = *ct;
@@ -94,7 +111,16 @@ net::Task<std::optional<ApiError>> ProxyHandler::run(RequestContext& ctx, net::E
   const auto& cfg = *ctx.config;
   const std::string* host = http::findHeader(req.headers, "host");
   ctx.route = cfg.router->match(req.method, host ? *host : std::string(), req.path);
-  if (ctx.route < 0) co_return ApiError::notFound("no Route matched with those values");
+  if (ctx.route < 0) {
+    if (auto models = gatewayModels(cfg, req)) {  // GET /v1/models when no route claims it
+      const Reply reply = std::move(*models);
+      const http::Headers none;
+      co_await exchange.respond(reply.status, none, reply.body);
+      finish(ctx, *chain_out, reply.status);
+      co_return std::nullopt;
+    }
+    co_return ApiError::notFound("no Route matched with those values");
+  }
   const Chain& route_chain = cfg.route_plugins[static_cast<std::size_t>(ctx.route)];
   chain_out = &route_chain;
 
@@ -143,6 +169,11 @@ net::Task<std::optional<ApiError>> ProxyHandler::run(RequestContext& ctx, net::E
   // The upstream exchange, with ai-proxy-advanced's failover (proxy/ai_exchange.hpp).
   AiAnswer answer = co_await exchangeAi(ctx, chain, *clients.verified, exchange.executor());
   if (answer.error) co_return std::move(*answer.error);
+  if (answer.relay) {
+    // Native pass-through and preserve: the answer goes back as the provider sent it.
+    co_await relay(ctx, exchange, chain, llm, std::move(answer.relay));
+    co_return std::nullopt;
+  }
   if (answer.stream) {
     co_await stream(ctx, exchange, chain, std::move(answer.stream));
     co_return std::nullopt;
@@ -150,7 +181,15 @@ net::Task<std::optional<ApiError>> ProxyHandler::run(RequestContext& ctx, net::E
   Reply reply = std::move(*answer.whole);
   addModelHeader(reply.headers, *ctx.ai);
   for (const auto& h : ctx.response_headers) reply.headers.push_back(h);
-  co_await respond(ctx, exchange, chain, llm, std::move(reply));
+  if (answer.native) {
+    // The provider's own error for a native client, as sent: like any error, it skips the
+    // response phase.
+    ctx.outcome =
+        "upstream " + ctx.ai->provider_name + " returned HTTP " + std::to_string(reply.status);
+    co_await deliver(ctx, exchange, chain, std::move(reply));
+    co_return std::nullopt;
+  }
+  co_await respond(ctx, exchange, chain, llm, std::move(reply), true);
   co_return std::nullopt;
 }
 

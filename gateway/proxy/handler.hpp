@@ -24,6 +24,7 @@ namespace aigw::proxy {
 
 struct RequestContext;
 struct Reply;
+struct AiCall;
 class LlmCaller;
 class StreamRelay;
 
@@ -56,13 +57,24 @@ class ProxyHandler {
   net::Task<void> fail(RequestContext& ctx, net::Exchange& exchange,
                        const std::vector<const config::PluginInstance*>& chain,
                        const ApiError& error) const;
-  // A whole answer (the upstream's or a plugin's) through the response phase, then out.
+  // A whole answer (the upstream's or a plugin's) through the response phase, then out;
+  // `from_hub`: the provider's OpenAI answer, converted into the client's format after the
+  // response phase.
   net::Task<void> respond(RequestContext& ctx, net::Exchange& exchange,
                           const std::vector<const config::PluginInstance*>& chain,
-                          const LlmCaller& llm, Reply reply) const;
+                          const LlmCaller& llm, Reply reply, bool from_hub = false) const;
+  // Writes a whole answer as it is, then finish().
+  net::Task<void> deliver(RequestContext& ctx, net::Exchange& exchange,
+                          const std::vector<const config::PluginInstance*>& chain,
+                          Reply reply) const;
   net::Task<void> stream(RequestContext& ctx, net::Exchange& exchange,
                          const std::vector<const config::PluginInstance*>& chain,
                          std::unique_ptr<StreamRelay> relay) const;
+  // Native pass-through and preserve (handler_relay.cpp): a 2xx answer's status, body and
+  // stream go back as the provider sent them; usage is read on the way.
+  net::Task<void> relay(RequestContext& ctx, net::Exchange& exchange,
+                        const std::vector<const config::PluginInstance*>& chain,
+                        const LlmCaller& llm, std::unique_ptr<UpstreamResponse> upstream) const;
 
   const config::ConfigStore& store_;
   std::vector<LoopClients> clients_;
@@ -72,5 +84,7 @@ class ProxyHandler {
 
 // The headers of an OpenAI-shaped error answer (Retry-After when set).
 http::Headers errorHeaders(const ApiError& error);
+// X-Kong-LLM-Model: <provider>/<model>, when the route wants it.
+void addModelHeader(http::Headers& headers, const AiCall& ai);
 
 }  // namespace aigw::proxy

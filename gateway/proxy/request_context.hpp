@@ -19,6 +19,10 @@
 #include "proxy/llm_call.hpp"
 #include "proxy/upstream.hpp"
 
+namespace aigw::formats {
+class ClientFormat;
+}
+
 namespace aigw::proxy {
 
 struct RequestContext;
@@ -58,6 +62,16 @@ struct AiCall {
   const AuthSpec* auth = nullptr;  // owned by the plugin, which outlives the request
   std::string provider_name;       // as configured, for X-Kong-LLM-Model and logs
   providers::ProxyCall call;
+  // The client's API (formats/format.hpp). Unless the call is a native pass-through, the
+  // provider's OpenAI answer is converted into it (echoing `client_model`, below);
+  // `client_body` is the client's original request (call.body is then the hub body made from it).
+  const formats::ClientFormat* format = nullptr;
+  std::shared_ptr<const nlohmann::json> client_body;
+  // The answer goes back byte for byte (native pass-through, preserve); see handler_relay.cpp.
+  bool relay = false;
+  // The client's body text when a plugin rewrote it (call.raw_body points here or into the
+  // request).
+  std::shared_ptr<const std::string> raw_body;
   UpstreamTimeouts timeouts;
   bool model_name_header = true;
   // Configured credential values of this call, masked wherever an error could echo them
@@ -123,6 +137,9 @@ struct RequestContext {
   std::string upstreamBody() const;
 
   std::optional<AiCall> ai;
+  // The API the route's client speaks (ai-proxy sets it first thing), so that errors reach it
+  // in its own shape; null = OpenAI's.
+  const formats::ClientFormat* client_format = nullptr;
   std::optional<ApiError> error;  // set by a plugin that ends the request
   std::optional<Reply> reply;     // set by a plugin that answers instead of the upstream
   Headers response_headers;       // added to the client response

@@ -13,7 +13,11 @@
 //     (stop_reason tool_use);
 //   - when the last user turn holds tool_result blocks, the answer echoes their content;
 //   - max_tokens below the number of answer words cuts the answer (stop_reason max_tokens);
-//   - a request without max_tokens or messages gets a 400, as from the real API.
+//   - a request without max_tokens or messages gets a 400, as from the real API;
+//   - a request with cache_control anywhere reports a prompt-cache hit: usage has
+//     cache_read_input_tokens 1000 and cache_creation_input_tokens 200 (input_tokens stays the
+//     uncached word count, as the API counts);
+//   - POST /v1/messages/count_tokens answers {"input_tokens": <words of system and messages>}.
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -110,6 +114,11 @@ Reply messages(const Call& call) {
   }
   const int input_tokens = countPromptWords(msgs) + countSystemWords(body.value("system", Json()));
   const int output_tokens = static_cast<int>(pieces.size()) + (call_tool ? 5 : 0);
+  Json usage = {{"input_tokens", input_tokens}, {"output_tokens", output_tokens}};
+  if (body.dump().find("\"cache_control\"") != std::string::npos) {
+    usage["cache_creation_input_tokens"] = 200;
+    usage["cache_read_input_tokens"] = 1000;
+  }
   const std::string id = newId("msg_fake");
   const std::string tool_id = newId("toolu_fake");
   const Json tool_input = {{"query", user_text}};
@@ -122,15 +131,14 @@ Reply messages(const Call& call) {
       content.push_back(
           {{"type", "tool_use"}, {"id", tool_id}, {"name", tool_name}, {"input", tool_input}});
     }
-    const Json out = {
-        {"id", id},
-        {"type", "message"},
-        {"role", "assistant"},
-        {"model", call.model},
-        {"content", std::move(content)},
-        {"stop_reason", stop_reason},
-        {"stop_sequence", nullptr},
-        {"usage", {{"input_tokens", input_tokens}, {"output_tokens", output_tokens}}}};
+    const Json out = {{"id", id},
+                      {"type", "message"},
+                      {"role", "assistant"},
+                      {"model", call.model},
+                      {"content", std::move(content)},
+                      {"stop_reason", stop_reason},
+                      {"stop_sequence", nullptr},
+                      {"usage", usage}};
     return jsonReply(out.dump());
   }
 
@@ -138,17 +146,20 @@ Reply messages(const Call& call) {
   reply.streaming = true;
   reply.content_type = "text/event-stream";
   auto& ev = reply.events;
-  ev.push_back(sse("message_start",
-                   {{"type", "message_start"},
-                    {"message",
-                     {{"id", id},
-                      {"type", "message"},
-                      {"role", "assistant"},
-                      {"model", call.model},
-                      {"content", Json::array()},
-                      {"stop_reason", nullptr},
-                      {"stop_sequence", nullptr},
-                      {"usage", {{"input_tokens", input_tokens}, {"output_tokens", 1}}}}}}));
+  ev.push_back(sse("message_start", {{"type", "message_start"},
+                                     {"message",
+                                      {{"id", id},
+                                       {"type", "message"},
+                                       {"role", "assistant"},
+                                       {"model", call.model},
+                                       {"content", Json::array()},
+                                       {"stop_reason", nullptr},
+                                       {"stop_sequence", nullptr},
+                                       {"usage", [&] {
+                                          Json start = usage;
+                                          start["output_tokens"] = 1;
+                                          return start;
+                                        }()}}}}));
   ev.push_back(sse("content_block_start", {{"type", "content_block_start"},
                                            {"index", 0},
                                            {"content_block", {{"type", "text"}, {"text", ""}}}}));
@@ -188,6 +199,16 @@ Reply messages(const Call& call) {
   return reply;
 }
 
+Reply countTokens(const Call& call) {
+  const Json msgs = call.body.value("messages", Json());
+  if (!msgs.is_array() || msgs.empty()) return errorReply(400, "messages: Field required");
+  if (call.body.contains("max_tokens"))
+    return errorReply(400, "max_tokens: Extra inputs are not permitted");
+  return jsonReply(Json{{"input_tokens", countPromptWords(msgs) +
+                                             countSystemWords(call.body.value("system", Json()))}}
+                       .dump());
+}
+
 std::optional<AuthFailure> checkAuth(const Call& call) {
   if (auto failure =
           checkKey(call.header("x-api-key"), "x-api-key header is required", "invalid x-api-key"))
@@ -209,6 +230,8 @@ std::vector<Dialect> anthropicDialects() {
   return {
       {"anthropic", "POST", "/v1/messages", messages, anthropicErrorBody, nullptr, checkAuth,
        streamError},
+      {"anthropic", "POST", "/v1/messages/count_tokens", countTokens, anthropicErrorBody, nullptr,
+       checkAuth, nullptr},
   };
 }
 

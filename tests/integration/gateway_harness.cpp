@@ -190,6 +190,7 @@ StreamResult Gateway::stream(const std::string& path, const std::string& body,
   if (out.content_type.rfind("text/event-stream", 0) == 0) {
     SseParse parsed = reader.finish();
     out.events = std::move(parsed.data);
+    out.event_types = std::move(parsed.event_type);
     out.partial = std::move(parsed.partial);
     if (!out.partial.empty())
       FAIL_CHECK("POST " << path
@@ -199,6 +200,7 @@ StreamResult Gateway::stream(const std::string& path, const std::string& body,
   } else if (!raw.empty()) {
     out.events.push_back(raw);  // a plain answer, e.g. an error before streaming started
   }
+  out.raw = std::move(raw);
   return out;
 }
 

@@ -58,11 +58,13 @@ SseParse parseSse(std::string_view bytes);
 struct StreamResult {
   int status = 0;
   std::string content_type;
-  std::vector<std::string> events;  // data payloads of complete events, in order; a non-SSE
-                                    // answer (an error before streaming) is its one element
-  std::vector<double> arrival_ms;   // when each event arrived, from the request start
-  std::string partial;              // an unterminated trailing event (a failure)
-  bool complete = false;            // the HTTP response ended cleanly (final chunk read)
+  std::vector<std::string> events;       // data payloads of complete events, in order; a non-SSE
+                                         // answer (an error before streaming) is its one element
+  std::vector<std::string> event_types;  // each event's "event:" field ("" when absent)
+  std::string raw;                       // every byte of the body as it came
+  std::vector<double> arrival_ms;        // when each event arrived, from the request start
+  std::string partial;                   // an unterminated trailing event (a failure)
+  bool complete = false;                 // the HTTP response ended cleanly (final chunk read)
   // [DONE] was the last event, nothing unterminated followed it, and the response ended.
   bool done() const {
     return !events.empty() && events.back() == "[DONE]" && partial.empty() && complete;

@@ -456,8 +456,12 @@ TEST_CASE("anthropic: text and tool_use blocks, cache tokens counted as prompt")
               {"type", "function"},
               {"function", {{"name", "get_weather"}, {"arguments", "{\"city\":\"Paris\"}"}}}}}));
   CHECK(out["choices"][0]["finish_reason"] == "tool_calls");
+  // Cache reads and writes are also reported apart, as OpenAI's details (issue #9).
   CHECK(out["usage"] ==
-        Json{{"prompt_tokens", 15}, {"completion_tokens", 7}, {"total_tokens", 22}});
+        Json{{"prompt_tokens", 15},
+             {"completion_tokens", 7},
+             {"total_tokens", 22},
+             {"prompt_tokens_details", {{"cached_tokens", 2}, {"cache_write_tokens", 3}}}});
 
   const Json only_tool = parsed(
       R"({"content":[{"type":"tool_use","id":"t","name":"f","input":{}}],"stop_reason":"tool_use"})");
@@ -537,8 +541,10 @@ TEST_CASE("anthropic stream: tool_use blocks become renumbered tool_call deltas 
   CHECK(Json::parse(calls[1]["arguments"].get<std::string>()) ==
         Json{{"timezone", "America/Los_Angeles"}});
   CHECK(run.chunks.back()["choices"][0]["finish_reason"] == "tool_calls");
-  CHECK(run.chunks.back()["usage"] ==
-        Json{{"prompt_tokens", 480}, {"completion_tokens", 89}, {"total_tokens", 569}});
+  CHECK(run.chunks.back()["usage"] == Json{{"prompt_tokens", 480},
+                                           {"completion_tokens", 89},
+                                           {"total_tokens", 569},
+                                           {"prompt_tokens_details", {{"cached_tokens", 8}}}});
 }
 
 TEST_CASE("anthropic stream: truncation and the error event fail the stream") {

@@ -330,8 +330,8 @@ TEST_CASE("bedrock: tool use answers keep every call; usage and finish reasons a
     {"id":"a","type":"function","function":{"name":"f","arguments":"{\"x\":1}"}},
     {"id":"b","type":"function","function":{"name":"g","arguments":"{}"}}])"));
   CHECK(out["choices"][0]["finish_reason"] == "tool_calls");
-  CHECK(out["usage"] ==
-        Json::parse(R"({"prompt_tokens":12,"completion_tokens":5,"total_tokens":17})"));
+  CHECK(out["usage"] == Json::parse(R"({"prompt_tokens":12,"completion_tokens":5,"total_tokens":17,
+                        "prompt_tokens_details":{"cached_tokens":2}})"));
   CHECK(reply->usage.prompt_tokens == 12);
 
   for (const auto& [reason, expected] :

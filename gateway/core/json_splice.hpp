@@ -1,0 +1,26 @@
+// Edits the top-level members of a JSON object's text and leaves every other byte as it was:
+// the native pass-through sets `model`, fills configured options and adds a body credential
+// without re-serialising the client's body, so key order, number spelling, whitespace and
+// fields the gateway does not know (cache_control, thinking, ...) reach the provider unchanged.
+// Thread-safety: pure function.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace aigw::json {
+
+struct MemberEdit {
+  std::string key;
+  std::string value;       // JSON text of the new value
+  bool fill_only = false;  // only when the member is absent or null (configured options)
+};
+
+// The edited text; nullopt when `text` is not one JSON object (callers parsed it already, so
+// that means a bug or a body replaced in between).
+std::optional<std::string> spliceMembers(std::string_view text,
+                                         const std::vector<MemberEdit>& edits);
+
+}  // namespace aigw::json
