@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# End-to-end: the official openai npm SDK as the client, aigw in the middle, fake_provider as
-# the upstream speaking OpenAI's, Anthropic's and Bedrock's wire formats, all on loopback.
+# End-to-end: real client SDKs from npm (openai, @anthropic-ai/sdk, ai + @ai-sdk/openai; versions
+# pinned in package.json), aigw in the middle, fake_provider as the upstream speaking OpenAI's,
+# Anthropic's and Bedrock's wire formats, all on loopback. sdk_test.mjs covers chat
+# completions; agents_test.mjs the Anthropic Messages API, the Responses API and the model list.
 #
 #   tests/e2e/run.sh AIGW_BINARY FAKE_PROVIDER_BINARY
 #
@@ -43,14 +45,20 @@ fi
 if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 18 ? 0 : 1)'; then
   skip "node $(node --version) is too old for the openai SDK (needs >= 18)"
 fi
-pinned="$(node -p 'require(process.argv[1]).dependencies.openai' "$here/package.json")"
-installed="$(node -p 'try { require(process.argv[1]).version } catch { "" }' \
-  "$here/node_modules/openai/package.json" 2>/dev/null)"
-if [[ "$installed" != "$pinned" ]]; then
-  # No lock file is committed (it would name the registry); the version is pinned exactly in
+# Every dependency at exactly its pinned version, or npm install runs.
+stale="$(node -e '
+  const path = require("path");
+  const deps = require(path.join(process.argv[1], "package.json")).dependencies;
+  for (const [name, version] of Object.entries(deps)) {
+    let installed = "";
+    try { installed = require(path.join(process.argv[1], "node_modules", name, "package.json")).version; } catch {}
+    if (installed !== version) console.log(name + "@" + version);
+  }' "$here")"
+if [[ -n "$stale" ]]; then
+  # No lock file is committed (it would name the registry); the versions are pinned exactly in
   # package.json instead.
   if ! (cd "$here" && npm install --no-package-lock --no-audit --no-fund --loglevel=error); then
-    skip "could not install the openai SDK $pinned (npm install failed)"
+    skip "could not install the pinned SDKs: $(echo $stale) (npm install failed)"
   fi
 fi
 
@@ -166,6 +174,61 @@ services:
         model:
           provider: anthropic
           options: {max_tokens: 256, upstream_url: "${fake_url}/v1/messages"}
+  - name: agents-anthropic
+    paths: ["/agents/anthropic"]
+    plugins:
+    - name: ai-proxy
+      config:
+        route_type: llm/v1/chat
+        llm_format: anthropic
+        auth: {header_name: x-api-key, header_value: "fake-anthropic-key"}
+        model:
+          provider: anthropic
+          options: {upstream_url: "${fake_url}/v1/messages"}
+  - name: agents-claude-openai
+    paths: ["/agents/claude-openai"]
+    plugins:
+    - name: ai-proxy
+      config:
+        route_type: llm/v1/chat
+        llm_format: anthropic
+        auth: {header_name: Authorization, header_value: "Bearer fake-key"}
+        model:
+          provider: openai
+          name: gpt-4o-mini
+          options: {upstream_url: "${fake_url}/v1/chat/completions"}
+  - name: agents-claude-pinned
+    paths: ["/agents/claude-pinned"]
+    plugins:
+    - name: ai-proxy
+      config:
+        route_type: llm/v1/chat
+        llm_format: anthropic
+        auth: {header_name: x-api-key, header_value: "fake-anthropic-key"}
+        model:
+          provider: anthropic
+          name: claude-pinned
+          options: {upstream_url: "${fake_url}/v1/messages"}
+  - name: agents-responses-openai
+    paths: ["/agents/responses-openai"]
+    plugins:
+    - name: ai-proxy
+      config:
+        route_type: llm/v1/responses
+        auth: {header_name: Authorization, header_value: "Bearer fake-key"}
+        model:
+          provider: openai
+          options: {upstream_url: "${fake_url}/v1/responses"}
+  - name: agents-responses-anthropic
+    paths: ["/agents/responses-anthropic"]
+    plugins:
+    - name: ai-proxy
+      config:
+        route_type: llm/v1/responses
+        auth: {header_name: x-api-key, header_value: "fake-anthropic-key"}
+        model:
+          provider: anthropic
+          options: {max_tokens: 256, upstream_url: "${fake_url}/v1/messages"}
   - name: sdk-bedrock-chat
     paths: ["/sdk/bedrock/v1/chat/completions"]
     plugins:
@@ -196,8 +259,11 @@ if ! started="$(wait_for_line "$work/aigw.log" 'proxy on [^ ,]+:[0-9]+' "$aigw_p
 fi
 proxy_port="${started##*:}"
 
-AIGW_ORIGIN="http://127.0.0.1:$proxy_port" FAKE_BASE="$fake_url" node "$here/sdk_test.mjs"
-rc=$?
+rc=0
+for suite in sdk_test.mjs agents_test.mjs; do
+  echo "# $suite"
+  AIGW_ORIGIN="http://127.0.0.1:$proxy_port" FAKE_BASE="$fake_url" node "$here/$suite" || rc=1
+done
 if ((rc != 0)); then
   show_logs
   exit 1
