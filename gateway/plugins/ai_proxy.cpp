@@ -189,6 +189,9 @@ std::optional<ApiError> AiProxy::checkShape(const Json& body) const {
 }
 
 std::optional<Verdict> AiProxy::enterFormat(proxy::RequestContext& ctx, ClientCall& client) const {
+  // Another target of ai-proxy-advanced: it starts over from the client's own request, not
+  // from the hub body the previous target made of it.
+  if (ctx.client_body) ctx.body = *ctx.client_body;
   const auto m = ctx.body.find("model");
   if (m != ctx.body.end() && m->is_string()) client.model = m->get<std::string>();
   const bool count_tokens =
@@ -209,7 +212,8 @@ std::optional<Verdict> AiProxy::enterFormat(proxy::RequestContext& ctx, ClientCa
   }
   auto hub = format->toHub(ctx.body);
   if (!hub) return fail(ctx, hub.error());
-  client.original = std::make_shared<const Json>(std::move(ctx.body));
+  if (!ctx.client_body) ctx.client_body = std::make_shared<const Json>(std::move(ctx.body));
+  client.original = ctx.client_body;
   ctx.body = std::move(*hub);
   return std::nullopt;
 }

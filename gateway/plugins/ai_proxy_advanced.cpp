@@ -20,6 +20,7 @@
 #include <bit>
 
 #include "core/json.hpp"
+#include "formats/models.hpp"
 #include "plugins/builtin.hpp"
 #include "plugins/llm_config.hpp"
 #include "plugins/schema_fields.hpp"
@@ -83,14 +84,28 @@ struct TargetEntry {
 class AiProxyAdvanced : public Plugin, public proxy::TargetSet {
  public:
   AiProxyAdvanced(std::vector<TargetEntry> targets, proxy::BalancerConfig balancer,
-                  proxy::RetryPolicy policy, std::string hash_header, long long max_body)
+                  proxy::RetryPolicy policy, std::string hash_header, long long max_body,
+                  bool preserve, bool anthropic)
       : targets_(std::move(targets)),
         balancer_(std::move(balancer)),
         policy_(policy),
         hash_header_(std::move(hash_header)),
-        max_body_(max_body) {}
+        max_body_(max_body),
+        preserve_(preserve),
+        anthropic_(anthropic) {}
 
   Verdict onAccess(proxy::RequestContext& ctx) const override {
+    // GET <route>/models: every target's model, in the route's client API shape (a preserve
+    // route passes the GET on instead).
+    const auto& req = ctx.request;
+    if ((req.method == "GET" || req.method == "HEAD") && !preserve_) {
+      if (auto id = formats::modelsPath(req.path)) {
+        const auto answer = formats::modelsAnswer(routableModels(), *id, anthropic_);
+        ctx.reply =
+            proxy::Reply{answer.status, {{"Content-Type", "application/json"}}, answer.body};
+        return Verdict::Respond;
+      }
+    }
     // The client's model picks its targets when some of them serve it.
     std::string client_model;
     if (ctx.ensureBody() && ctx.body.is_object())
@@ -107,6 +122,15 @@ class AiProxyAdvanced : public Plugin, public proxy::TargetSet {
     if (!refused) return Verdict::Continue;
     ctx.error = std::move(*refused);
     return Verdict::Respond;
+  }
+
+  std::vector<RoutableModel> routableModels() const override {
+    std::vector<RoutableModel> models;
+    for (const auto& t : targets_)
+      for (auto& m : t.proxy->routableModels())
+        if (std::none_of(models.begin(), models.end(), [&](const auto& k) { return k.id == m.id; }))
+          models.push_back(std::move(m));
+    return models;
   }
 
   std::size_t maxRequestBody() const override {
@@ -155,6 +179,8 @@ class AiProxyAdvanced : public Plugin, public proxy::TargetSet {
   proxy::RetryPolicy policy_;
   std::string hash_header_;
   long long max_body_;
+  bool preserve_;
+  bool anthropic_;  // llm_format anthropic: Anthropic's shapes
 };
 
 std::shared_ptr<const Plugin> createAdvanced(const Json& cfg, const std::string& path,
@@ -246,7 +272,9 @@ std::shared_ptr<const Plugin> createAdvanced(const Json& cfg, const std::string&
                                       ? balancer.value("hash_on_header", "X-Kong-LLM-Request-ID")
                                       : std::string();
   return std::make_shared<AiProxyAdvanced>(std::move(entries), std::move(bc), policy, hash_header,
-                                           cfg.value("max_request_body_size", 1048576LL));
+                                           cfg.value("max_request_body_size", 1048576LL),
+                                           route_type == "preserve",
+                                           cfg.value("llm_format", "openai") == "anthropic");
 }
 
 }  // namespace

@@ -127,7 +127,10 @@ struct RequestContext {
   nlohmann::json body;
   bool body_parsed = false;
   bool body_edited = false;  // `body` was changed: upstreamBody() serialises it
-  std::string body_error;    // why the body is not JSON, when parsing failed
+  // The client's body before a client format (llm_format, the Responses API) turned `body` into
+  // a hub body; each target of ai-proxy-advanced translates from it again.
+  std::shared_ptr<const nlohmann::json> client_body;
+  std::string body_error;  // why the body is not JSON, when parsing failed
   bool ensureBody();
   // The body as text: the client's, or what a plugin replaced it with.
   std::string_view rawBody() const { return raw_body ? *raw_body : std::string_view(request.body); }
