@@ -72,6 +72,8 @@ class ClientFormat {
 const ClientFormat& openaiChat();
 const ClientFormat& anthropicMessages();
 const ClientFormat& openaiResponses();
+// The Gemini API (llm_format gemini): native pass-through to the gemini provider only.
+const ClientFormat& geminiGenerate();
 
 // The error type of an ApiError in Anthropic's vocabulary
 // (https://docs.anthropic.com/en/api/errors).

@@ -7,6 +7,7 @@
 #include "core/json.hpp"
 #include "formats/anthropic.hpp"
 #include "formats/format.hpp"
+#include "formats/gemini.hpp"
 #include "formats/models.hpp"
 #include "plugins/builtin.hpp"
 #include "plugins/llm_config.hpp"
@@ -34,10 +35,10 @@ const Schema& aiProxySchema() {
     Field max_body = number("max_request_body_size", FieldType::Integer, 0);
     max_body.default_value = 1048576;
     std::vector<Field> all = llmFields();
-    for (Field f :
-         {str("response_streaming", {"allow", "deny", "always"}, "allow"),
-          boolean("model_name_header", true), max_body,
-          str("llm_format", {"openai", "anthropic"}, "openai"), rec("timeouts", timeouts)})
+    for (Field f : {str("response_streaming", {"allow", "deny", "always"}, "allow"),
+                    boolean("model_name_header", true), max_body,
+                    str("llm_format", {"openai", "anthropic", "gemini"}, "openai"),
+                    rec("timeouts", timeouts)})
       all.push_back(std::move(f));
     return Schema{std::move(all)};
   }();
@@ -194,12 +195,23 @@ std::optional<Verdict> AiProxy::enterFormat(proxy::RequestContext& ctx, ClientCa
   if (ctx.client_body) ctx.body = *ctx.client_body;
   const auto m = ctx.body.find("model");
   if (m != ctx.body.end() && m->is_string()) client.model = m->get<std::string>();
+  if (format->api() == providers::NativeApi::Gemini) {
+    // The Gemini API names the model and the operation in the path.
+    auto call = formats::gemini::pathCall(ctx.request.path);
+    if (!call)
+      return fail(ctx,
+                  ApiError::badRequest("expected POST .../models/{model}:generateContent, "
+                                       ":streamGenerateContent or :countTokens (the Gemini API)"));
+    client.model = call->model;
+    for (std::string_view op : {"generateContent", "streamGenerateContent", "countTokens"})
+      if (call->operation == op) client.native_op = op;  // a literal: outlives the request
+  }
   const bool count_tokens =
       format->api() == providers::NativeApi::Anthropic && ctx.request.path.size() >= 13 &&
       ctx.request.path.compare(ctx.request.path.size() - 13, 13, "/count_tokens") == 0;
   if (provider->speaks(format->api())) {
     client.native = format->api();
-    client.native_op = count_tokens ? "count_tokens" : format->name();
+    if (client.native_op.empty()) client.native_op = count_tokens ? "count_tokens" : format->name();
     return std::nullopt;
   }
   if (count_tokens) {
@@ -265,6 +277,8 @@ Verdict AiProxy::onAccess(proxy::RequestContext& ctx) const {
     model = target.model;
   } else if (has_model) {
     model = m->get<std::string>();
+  } else if (client.native == providers::NativeApi::Gemini) {
+    model = client.model;  // from the path
   } else if (!preserve && !(native && client.native_op == "count_tokens")) {
     return fail(ctx,
                 ApiError::badRequest(
@@ -277,10 +291,12 @@ Verdict AiProxy::onAccess(proxy::RequestContext& ctx) const {
       return fail(ctx, ApiError::badRequest("stream must be a boolean", "stream"));
     stream = s->get<bool>();
   }
+  const bool gemini = client.native == providers::NativeApi::Gemini;
+  if (gemini) stream = client.native_op == "streamGenerateContent";  // the operation decides
   if (stream && streaming == Streaming::Deny)
     return fail(ctx,
                 ApiError::badRequest("response streaming is not enabled for this LLM", "stream"));
-  if (streaming == Streaming::Always && route_type != RouteType::Embeddings && !preserve)
+  if (streaming == Streaming::Always && route_type != RouteType::Embeddings && !preserve && !gemini)
     stream = true;
   if (route_type == RouteType::Embeddings && stream)
     return fail(ctx, ApiError::badRequest("embeddings cannot be streamed", "stream"));
@@ -355,6 +371,19 @@ std::shared_ptr<const Plugin> createAiProxy(const Json& cfg, const std::string& 
     if (llm.route_type_name != "llm/v1/chat")
       errors.add(config::joinPath(path, "route_type"),
                  "llm_format anthropic needs route_type llm/v1/chat");
+  }
+  if (llm_format == "gemini") {
+    // Passed through to the gemini provider only: Kong's gemini adapter also translates it
+    // for other providers, which aigw does not do yet.
+    p->format = &formats::geminiGenerate();
+    p->client_model_free = true;  // the model is in the path; a configured one replaces it
+    if (llm.route_type_name != "llm/v1/chat")
+      errors.add(config::joinPath(path, "route_type"),
+                 "llm_format gemini needs route_type llm/v1/chat");
+    if (llm.target.provider != "gemini")
+      errors.add(config::joinPath(path, "llm_format"),
+                 "llm_format gemini is passed through to the gemini provider only; Gemini's API "
+                 "is not translated for other providers");
   }
   if (llm.route_type_name == "llm/v1/responses") {
     p->format = &formats::openaiResponses();

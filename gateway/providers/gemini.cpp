@@ -166,6 +166,8 @@ class GeminiProvider : public Provider {
     }
   }
 
+  bool speaks(NativeApi api) const override { return api == NativeApi::Gemini; }
+
   Result<http::UpstreamRequest, ApiError> buildRequest(const ProxyCall& call,
                                                        const Target& t) const override {
     using R = Result<http::UpstreamRequest, ApiError>;
@@ -173,7 +175,17 @@ class GeminiProvider : public Provider {
     const Vertex vertex = vertexOf(t);
     http::UpstreamRequest req;
     req.headers = jsonRequestHeaders(call.stream);
-    if (call.route_type == RouteType::Preserve) {
+    if (call.native == NativeApi::Gemini) {
+      // A Gemini client (llm_format gemini): its operation and body as sent, the model (in the
+      // path) the call's, options not filled in (they live in generationConfig, the client's).
+      auto id = modelId(call.model);
+      if (!id) return R::failure(id.error());
+      req.url = buildUrl(t, vertex, *id, call.native_op, call.native_op == "streamGenerateContent");
+      ProxyCall as_sent = call;
+      as_sent.model.clear();  // Gemini names the model in the path, never in the body
+      as_sent.stream = false;
+      req.body = nativeBody(as_sent, t, nullptr);
+    } else if (call.route_type == RouteType::Preserve) {
       req.url = resolveUrl(t, defaultBase(vertex), call);
       preserveRequest(req, call);
     } else {
