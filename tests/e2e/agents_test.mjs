@@ -6,6 +6,8 @@
 //     round trip, against OpenAI (pass-through) and Anthropic (translated);
 //   - the Vercel AI SDK's default provider (openai(model) speaks the Responses API):
 //     generateText and streamText, and a tool loop;
+//   - the Google Gen AI SDK (llm_format gemini, passed through to Gemini): generateContent and
+//     generateContentStream;
 //   - models.list() on the gateway.
 //
 // Environment (set by run.sh): AIGW_ORIGIN (the gateway), FAKE_BASE (fake_provider).
@@ -14,6 +16,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { generateText, streamText, tool, stepCountIs } from 'ai';
 import { createOpenAI } from '@ai-sdk/openai';
+import { GoogleGenAI } from '@google/genai';
 import { z } from 'zod';
 
 const origin = process.env.AIGW_ORIGIN;
@@ -224,6 +227,38 @@ for (const [target, { path, answer }] of Object.entries(responsesTargets)) {
     assert.match(text, /tool result .*sunny in Paris/);
   });
 }
+
+// ---- the Google Gen AI SDK (llm_format gemini) ----
+
+const gemini = new GoogleGenAI({
+  apiKey: clientKey,
+  httpOptions: { baseUrl: `${origin}/agents/gemini`, timeout: 20_000 },
+});
+
+test('google genai sdk -> gemini: generateContent', async () => {
+  const r = await gemini.models.generateContent({
+    model: 'gemini-2.5-flash',
+    contents: 'hello from gemini',
+    config: { maxOutputTokens: 64 },
+  });
+  assert.equal(r.text, 'Hello from fake gemini: hello from gemini');
+  assert.ok(r.usageMetadata.promptTokenCount > 0);
+});
+
+test('google genai sdk -> gemini: generateContentStream', async () => {
+  const stream = await gemini.models.generateContentStream({
+    model: 'gemini-2.5-flash',
+    contents: 'hello from gemini',
+  });
+  let text = '';
+  let last;
+  for await (const chunk of stream) {
+    text += chunk.text ?? '';
+    last = chunk;
+  }
+  assert.equal(text, 'Hello from fake gemini: hello from gemini');
+  assert.ok(last.candidates[0].finishReason, 'no finishReason on the last chunk');
+});
 
 // ---- the model list ----
 

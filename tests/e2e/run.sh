@@ -209,6 +209,17 @@ services:
           provider: anthropic
           name: claude-pinned
           options: {upstream_url: "${fake_url}/v1/messages"}
+  - name: agents-gemini
+    paths: ["/agents/gemini"]
+    plugins:
+    - name: ai-proxy
+      config:
+        route_type: llm/v1/chat
+        llm_format: gemini
+        auth: {header_name: x-goog-api-key, header_value: "fake-gemini-key"}
+        model:
+          provider: gemini
+          options: {upstream_url: "${fake_url}/v1beta/models"}
   - name: agents-responses-openai
     paths: ["/agents/responses-openai"]
     plugins:

@@ -204,3 +204,52 @@ TEST_CASE(
     CHECK(r.error().status == 502);
   }
 }
+
+TEST_CASE("responses: passed through to OpenAI and Azure as written, at each one's endpoint") {
+  // The client's text, with spacing a re-serialisation would change and fields the chat hub has
+  // no place for (store, previous_response_id, reasoning).
+  const std::string raw =
+      R"({"model":"gpt-5",  "input":"hi","store":true,"previous_response_id":"resp_1",)"
+      R"("reasoning":{"effort":"low"}})";
+  const Json body = Json::parse(raw);
+  auto native = [&](const std::string& model) {
+    ProxyCall call;
+    call.route_type = RouteType::Chat;
+    call.model = model;
+    call.body = &body;
+    call.native = NativeApi::Responses;
+    call.native_op = "responses";
+    call.raw_body = raw;
+    return call;
+  };
+
+  const Provider* openai = findProvider("openai");
+  REQUIRE(openai->speaks(NativeApi::Responses));
+  CHECK_FALSE(openai->speaks(NativeApi::Anthropic));
+  auto req = openai->buildRequest(native("gpt-5"), Target{"openai", "", {}});
+  REQUIRE(req);
+  CHECK(req->url == "https://api.openai.com/v1/responses");
+  CHECK(req->body == raw);
+
+  const Provider* azure = findProvider("azure");
+  REQUIRE(azure->speaks(NativeApi::Responses));
+  Target t{"azure", "gpt-5-deployment", {}};
+  t.options.azure_instance = "inst";
+  t.options.azure_deployment_id = "dep";
+  t.options.azure_api_version = "2023-05-15";  // Kong's default predates the Responses API
+  t.options.max_tokens = 99;                   // filled in as max_output_tokens
+  auto az = azure->buildRequest(native("gpt-5-deployment"), t);
+  REQUIRE(az);
+  CHECK(az->url == "https://inst.openai.azure.com/openai/responses?api-version=2025-04-01-preview");
+  std::string expected = raw;
+  expected.replace(expected.find("gpt-5"), 5, "gpt-5-deployment");
+  expected.insert(expected.size() - 1, R"(,"max_output_tokens":99)");
+  CHECK(az->body == expected);
+  t.options.azure_api_version = "2025-05-01-preview";  // a newer one is kept
+  CHECK(azure->buildRequest(native("gpt-5-deployment"), t)->url ==
+        "https://inst.openai.azure.com/openai/responses?api-version=2025-05-01-preview");
+
+  // Providers without the Responses API never take it natively (the hub translates).
+  for (const char* name : {"anthropic", "mistral", "ollama", "bedrock", "cohere", "mock"})
+    CHECK_FALSE(findProvider(name)->speaks(NativeApi::Responses));
+}
