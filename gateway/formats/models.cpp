@@ -23,6 +23,14 @@ Json anthropicModel(const plugins::RoutableModel& m) {
           {"created_at", "1970-01-01T00:00:00Z"}};
 }
 
+Json geminiModel(const plugins::RoutableModel& m) {
+  return {
+      {"name", "models/" + m.id},
+      {"baseModelId", m.id},
+      {"displayName", m.id},
+      {"supportedGenerationMethods", {"generateContent", "streamGenerateContent", "countTokens"}}};
+}
+
 }  // namespace
 
 std::optional<std::string> modelsPath(std::string_view path) {
@@ -37,7 +45,22 @@ std::optional<std::string> modelsPath(std::string_view path) {
 }
 
 ModelsAnswer modelsAnswer(const std::vector<plugins::RoutableModel>& models, const std::string& id,
-                          bool anthropic) {
+                          std::string_view format) {
+  const bool anthropic = format == "anthropic";
+  if (format == "gemini") {
+    const std::string wanted = id.rfind("models/", 0) == 0 ? id.substr(7) : id;
+    if (!wanted.empty()) {
+      for (const auto& m : models)
+        if (m.id == wanted) return {200, json::dump(geminiModel(m))};
+      return {404, json::dump({{"error",
+                                {{"code", 404},
+                                 {"message", "models/" + wanted + " is not found on this gateway"},
+                                 {"status", "NOT_FOUND"}}}})};
+    }
+    Json list = Json::array();
+    for (const auto& m : models) list.push_back(geminiModel(m));
+    return {200, json::dump({{"models", std::move(list)}})};
+  }
   if (!id.empty()) {
     for (const auto& m : models)
       if (m.id == id) return {200, json::dump(anthropic ? anthropicModel(m) : openaiModel(m))};

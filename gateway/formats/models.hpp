@@ -1,7 +1,9 @@
 // The model list (GET /v1/models, GET /v1/models/{id}) in the shape of the client's API:
-// OpenAI's list of model objects, or Anthropic's paged list for llm_format anthropic routes.
+// OpenAI's list of model objects, Anthropic's paged list for llm_format anthropic routes, or
+// Gemini's for llm_format gemini routes.
 // https://platform.openai.com/docs/api-reference/models/list
 // https://docs.anthropic.com/en/api/models-list
+// https://ai.google.dev/api/models#method:-models.list
 // Thread-safety: pure functions.
 #pragma once
 
@@ -23,9 +25,9 @@ struct ModelsAnswer {
   int status = 200;
   std::string body;
 };
-// The list, or one model (404 in the API's shape when it is not there). `anthropic` picks
-// Anthropic's shapes.
+// The list, or one model (404 in the API's shape when it is not there), in the shapes of the
+// client format named `format` ("anthropic", "gemini"; anything else: OpenAI's).
 ModelsAnswer modelsAnswer(const std::vector<plugins::RoutableModel>& models, const std::string& id,
-                          bool anthropic);
+                          std::string_view format);
 
 }  // namespace aigw::formats

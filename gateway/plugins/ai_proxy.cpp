@@ -237,8 +237,7 @@ Verdict AiProxy::onAccess(proxy::RequestContext& ctx) const {
   // the client API's shape). A preserve route passes the GET on to the provider instead.
   if ((req.method == "GET" || req.method == "HEAD") && route_type != RouteType::Preserve) {
     if (auto id = formats::modelsPath(req.path)) {
-      const auto answer =
-          formats::modelsAnswer(routableModels(), *id, format == &formats::anthropicMessages());
+      const auto answer = formats::modelsAnswer(routableModels(), *id, format->name());
       ctx.reply = proxy::Reply{answer.status, {{"Content-Type", "application/json"}}, answer.body};
       return Verdict::Respond;
     }

@@ -85,14 +85,14 @@ class AiProxyAdvanced : public Plugin, public proxy::TargetSet {
  public:
   AiProxyAdvanced(std::vector<TargetEntry> targets, proxy::BalancerConfig balancer,
                   proxy::RetryPolicy policy, std::string hash_header, long long max_body,
-                  bool preserve, bool anthropic)
+                  bool preserve, std::string llm_format)
       : targets_(std::move(targets)),
         balancer_(std::move(balancer)),
         policy_(policy),
         hash_header_(std::move(hash_header)),
         max_body_(max_body),
         preserve_(preserve),
-        anthropic_(anthropic) {}
+        llm_format_(std::move(llm_format)) {}
 
   Verdict onAccess(proxy::RequestContext& ctx) const override {
     // GET <route>/models: every target's model, in the route's client API shape (a preserve
@@ -100,7 +100,7 @@ class AiProxyAdvanced : public Plugin, public proxy::TargetSet {
     const auto& req = ctx.request;
     if ((req.method == "GET" || req.method == "HEAD") && !preserve_) {
       if (auto id = formats::modelsPath(req.path)) {
-        const auto answer = formats::modelsAnswer(routableModels(), *id, anthropic_);
+        const auto answer = formats::modelsAnswer(routableModels(), *id, llm_format_);
         ctx.reply =
             proxy::Reply{answer.status, {{"Content-Type", "application/json"}}, answer.body};
         return Verdict::Respond;
@@ -180,7 +180,7 @@ class AiProxyAdvanced : public Plugin, public proxy::TargetSet {
   std::string hash_header_;
   long long max_body_;
   bool preserve_;
-  bool anthropic_;  // llm_format anthropic: Anthropic's shapes
+  std::string llm_format_;  // the client API, whose shapes the model list takes
 };
 
 std::shared_ptr<const Plugin> createAdvanced(const Json& cfg, const std::string& path,
@@ -274,7 +274,7 @@ std::shared_ptr<const Plugin> createAdvanced(const Json& cfg, const std::string&
   return std::make_shared<AiProxyAdvanced>(std::move(entries), std::move(bc), policy, hash_header,
                                            cfg.value("max_request_body_size", 1048576LL),
                                            route_type == "preserve",
-                                           cfg.value("llm_format", "openai") == "anthropic");
+                                           cfg.value("llm_format", "openai"));
 }
 
 }  // namespace

@@ -21,7 +21,7 @@ std::optional<Reply> gatewayModels(const config::Config& config, const http::Req
     for (const auto* p : chain)
       for (auto& m : p->impl->routableModels())
         if (seen.insert(m.id).second) models.push_back(std::move(m));
-  const auto answer = formats::modelsAnswer(models, id, false);
+  const auto answer = formats::modelsAnswer(models, id, "openai");
   return Reply{answer.status, {}, answer.body};
 }
 

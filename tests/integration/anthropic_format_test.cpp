@@ -33,6 +33,22 @@ services:
         model:
           provider: anthropic
           options: {upstream_url: "{FAKE}/v1/messages"}
+  - name: claude-priced
+    paths: ["/priced"]
+    plugins:
+    - name: ai-proxy
+      config:
+        route_type: llm/v1/chat
+        llm_format: anthropic
+        auth: {header_name: x-api-key, header_value: "sk-ant-configured"}
+        model:
+          provider: anthropic
+          options:
+            upstream_url: "{FAKE}/v1/messages"
+            input_cost: 3
+            output_cost: 15
+            cache_read_cost: 0.3
+            cache_write_cost: 3.75
   - name: claude-pinned
     paths: ["/pinned"]
     plugins:
@@ -166,6 +182,25 @@ TEST_CASE("llm_format anthropic, native: the body reaches Anthropic byte for byt
   CHECK(line["usage"]["prompt_tokens"] == 1206);  // 6 words + 1000 read + 200 written
   CHECK(line["usage"]["prompt_tokens_details"]["cached_tokens"] == 1000);
   CHECK(line["usage"]["prompt_tokens_details"]["cache_write_tokens"] == 200);
+}
+
+TEST_CASE("llm_format anthropic, native: cache reads and writes are priced at their own rates") {
+  const NextLog log{"/priced/v1/messages", false};
+  REQUIRE(gw().post("/priced/v1/messages", kClaudeBody).status == 200);
+  const Json line = log.get();
+  const Json& usage = line["usage"];
+  const long long prompt = usage["prompt_tokens"].get<long long>();
+  const long long read = usage["prompt_tokens_details"]["cached_tokens"].get<long long>();
+  const long long written = usage["prompt_tokens_details"]["cache_write_tokens"].get<long long>();
+  const long long out = usage["completion_tokens"].get<long long>();
+  REQUIRE(read == 1000);
+  REQUIRE(written == 200);
+  // Per 1M tokens: uncached input 3, cache reads 0.3, cache writes 3.75, output 15.
+  const double expected =
+      ((prompt - read - written) * 3 + read * 0.3 + written * 3.75 + out * 15) / 1e6;
+  CHECK(line["cost"].get<double>() == doctest::Approx(expected).epsilon(1e-9));
+  // Priced as plain input, the same call would cost more: the cache rates were applied.
+  CHECK(line["cost"].get<double>() < (prompt * 3 + out * 15) / 1e6);
 }
 
 TEST_CASE("llm_format anthropic, native: a configured model replaces the client's, options fill") {

@@ -106,6 +106,18 @@ TEST_CASE("llm_format gemini: native pass-through to Gemini") {
     CHECK(r.header("X-Kong-LLM-Model") == "gemini/gemini-pinned");
   }
 
+  SUBCASE("the route's model list is Gemini's") {
+    auto list = gw.get("/pinned/v1beta/models");
+    REQUIRE(list.status == 200);
+    const Json models = list.json();
+    REQUIRE(models["models"].size() == 1);
+    CHECK(models["models"][0]["name"] == "models/gemini-pinned");
+    CHECK(gw.get("/pinned/v1beta/models/gemini-pinned").json()["baseModelId"] == "gemini-pinned");
+    auto missing = gw.get("/pinned/v1beta/models/gemini-9");
+    CHECK(missing.status == 404);
+    CHECK(missing.json()["error"]["status"] == "NOT_FOUND");
+  }
+
   SUBCASE("errors are Gemini's own shape") {
     auto bad = gw.post("/gemini/v1beta/models/gemini-2.5-flash:embedContent", kBody);
     CHECK(bad.status == 400);

@@ -341,14 +341,14 @@ TEST_CASE("models: paths and answers in OpenAI's and Anthropic's shapes") {
   CHECK(formats::modelsPath("/x/v1/models/gpt-4o") == std::string("gpt-4o"));
   CHECK_FALSE(formats::modelsPath("/x/v1/chat/completions"));
   const std::vector<plugins::RoutableModel> models = {{"a", "openai"}, {"b", "mock"}};
-  auto list = Json::parse(formats::modelsAnswer(models, "", false).body);
+  auto list = Json::parse(formats::modelsAnswer(models, "", "openai").body);
   CHECK(list["object"] == "list");
   CHECK(list["data"][1] ==
         Json{{"id", "b"}, {"object", "model"}, {"created", 0}, {"owned_by", "mock"}});
-  auto missing = formats::modelsAnswer(models, "c", true);
+  auto missing = formats::modelsAnswer(models, "c", "anthropic");
   CHECK(missing.status == 404);
   CHECK(Json::parse(missing.body)["error"]["type"] == "not_found_error");
-  auto anthropic = Json::parse(formats::modelsAnswer(models, "", true).body);
+  auto anthropic = Json::parse(formats::modelsAnswer(models, "", "anthropic").body);
   CHECK(anthropic["first_id"] == "a");
   CHECK(anthropic["last_id"] == "b");
 }
