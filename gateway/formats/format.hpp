@@ -50,6 +50,14 @@ class StreamEncoder : public providers::ChunkSink {
   std::string pending_;
 };
 
+// What a client API that names the model and the operation in its path says there (Gemini's
+// /models/{model}:generateContent, Bedrock's /model/{modelId}/converse-stream).
+struct PathCall {
+  std::string model;           // percent-decoded
+  std::string_view operation;  // a literal of the format's ("generateContent", "converse", ...)
+  bool stream = false;         // the operation is the streaming one
+};
+
 class ClientFormat {
  public:
   virtual ~ClientFormat() = default;
@@ -64,6 +72,10 @@ class ClientFormat {
   virtual Result<std::string, ApiError> fromHub(std::string_view answer,
                                                 const ReplyContext& reply) const = 0;
   virtual std::unique_ptr<StreamEncoder> newEncoder(const ReplyContext& reply) const = 0;
+  // For APIs that name the model and the operation in the path: what the path says, or
+  // nullopt when it is none of the API's operations. Other APIs never call it.
+  virtual bool modelInPath() const { return false; }
+  virtual std::optional<PathCall> pathCall(std::string_view) const { return std::nullopt; }
   // An error in the client's own error shape.
   virtual std::string errorBody(const ApiError& error) const { return error.toJson(); }
 };
@@ -74,6 +86,8 @@ const ClientFormat& anthropicMessages();
 const ClientFormat& openaiResponses();
 // The Gemini API (llm_format gemini): native pass-through to the gemini provider only.
 const ClientFormat& geminiGenerate();
+// Bedrock's Converse API (llm_format bedrock): native pass-through to the bedrock provider only.
+const ClientFormat& bedrockConverse();
 
 // The error type of an ApiError in Anthropic's vocabulary
 // (https://docs.anthropic.com/en/api/errors).

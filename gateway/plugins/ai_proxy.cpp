@@ -7,8 +7,8 @@
 #include "core/json.hpp"
 #include "formats/anthropic.hpp"
 #include "formats/format.hpp"
-#include "formats/gemini.hpp"
 #include "formats/models.hpp"
+#include "formats/path_formats.hpp"
 #include "plugins/builtin.hpp"
 #include "plugins/llm_config.hpp"
 #include "plugins/schema_fields.hpp"
@@ -37,7 +37,7 @@ const Schema& aiProxySchema() {
     std::vector<Field> all = llmFields();
     for (Field f : {str("response_streaming", {"allow", "deny", "always"}, "allow"),
                     boolean("model_name_header", true), max_body,
-                    str("llm_format", {"openai", "anthropic", "gemini"}, "openai"),
+                    str("llm_format", {"openai", "anthropic", "gemini", "bedrock"}, "openai"),
                     rec("timeouts", timeouts)})
       all.push_back(std::move(f));
     return Schema{std::move(all)};
@@ -53,6 +53,7 @@ struct ClientCall {
   std::string_view native_op;
   std::shared_ptr<const Json> original;  // the client's body, when translated to the hub
   std::string model;                     // the model the client named
+  bool path_stream = false;              // Gemini, Bedrock: the path's operation streams
 };
 
 class AiProxy : public Plugin {
@@ -195,16 +196,19 @@ std::optional<Verdict> AiProxy::enterFormat(proxy::RequestContext& ctx, ClientCa
   if (ctx.client_body) ctx.body = *ctx.client_body;
   const auto m = ctx.body.find("model");
   if (m != ctx.body.end() && m->is_string()) client.model = m->get<std::string>();
-  if (format->api() == providers::NativeApi::Gemini) {
-    // The Gemini API names the model and the operation in the path.
-    auto call = formats::gemini::pathCall(ctx.request.path);
+  if (format->modelInPath()) {
+    // Gemini and Bedrock name the model and the operation in the path.
+    auto call = format->pathCall(ctx.request.path);
     if (!call)
-      return fail(ctx,
-                  ApiError::badRequest("expected POST .../models/{model}:generateContent, "
-                                       ":streamGenerateContent or :countTokens (the Gemini API)"));
+      return fail(ctx, ApiError::badRequest(
+                           format->api() == providers::NativeApi::Gemini
+                               ? "expected POST .../models/{model}:generateContent, "
+                                 ":streamGenerateContent or :countTokens (the Gemini API)"
+                               : "expected POST .../model/{modelId}/converse or /converse-stream "
+                                 "(Bedrock's Converse API)"));
     client.model = call->model;
-    for (std::string_view op : {"generateContent", "streamGenerateContent", "countTokens"})
-      if (call->operation == op) client.native_op = op;  // a literal: outlives the request
+    client.native_op = call->operation;  // a literal: outlives the request
+    client.path_stream = call->stream;
   }
   const bool count_tokens =
       format->api() == providers::NativeApi::Anthropic && ctx.request.path.size() >= 13 &&
@@ -276,7 +280,7 @@ Verdict AiProxy::onAccess(proxy::RequestContext& ctx) const {
     model = target.model;
   } else if (has_model) {
     model = m->get<std::string>();
-  } else if (client.native == providers::NativeApi::Gemini) {
+  } else if (format->modelInPath() && native) {
     model = client.model;  // from the path
   } else if (!preserve && !(native && client.native_op == "count_tokens")) {
     return fail(ctx,
@@ -290,12 +294,13 @@ Verdict AiProxy::onAccess(proxy::RequestContext& ctx) const {
       return fail(ctx, ApiError::badRequest("stream must be a boolean", "stream"));
     stream = s->get<bool>();
   }
-  const bool gemini = client.native == providers::NativeApi::Gemini;
-  if (gemini) stream = client.native_op == "streamGenerateContent";  // the operation decides
+  const bool path_op = native && format->modelInPath();
+  if (path_op) stream = client.path_stream;  // the operation decides
   if (stream && streaming == Streaming::Deny)
     return fail(ctx,
                 ApiError::badRequest("response streaming is not enabled for this LLM", "stream"));
-  if (streaming == Streaming::Always && route_type != RouteType::Embeddings && !preserve && !gemini)
+  if (streaming == Streaming::Always && route_type != RouteType::Embeddings && !preserve &&
+      !path_op)
     stream = true;
   if (route_type == RouteType::Embeddings && stream)
     return fail(ctx, ApiError::badRequest("embeddings cannot be streamed", "stream"));
@@ -371,18 +376,18 @@ std::shared_ptr<const Plugin> createAiProxy(const Json& cfg, const std::string& 
       errors.add(config::joinPath(path, "route_type"),
                  "llm_format anthropic needs route_type llm/v1/chat");
   }
-  if (llm_format == "gemini") {
-    // Passed through to the gemini provider only: Kong's gemini adapter also translates it
-    // for other providers, which aigw does not do yet.
-    p->format = &formats::geminiGenerate();
+  if (llm_format == "gemini" || llm_format == "bedrock") {
+    // Passed through to their own provider only: Kong's adapters also translate them for other
+    // providers, which aigw does not do yet.
+    p->format = llm_format == "gemini" ? &formats::geminiGenerate() : &formats::bedrockConverse();
     p->client_model_free = true;  // the model is in the path; a configured one replaces it
     if (llm.route_type_name != "llm/v1/chat")
       errors.add(config::joinPath(path, "route_type"),
-                 "llm_format gemini needs route_type llm/v1/chat");
-    if (llm.target.provider != "gemini")
+                 "llm_format " + llm_format + " needs route_type llm/v1/chat");
+    if (llm.target.provider != llm_format)
       errors.add(config::joinPath(path, "llm_format"),
-                 "llm_format gemini is passed through to the gemini provider only; Gemini's API "
-                 "is not translated for other providers");
+                 "llm_format " + llm_format + " is passed through to the " + llm_format +
+                     " provider only; its API is not translated for other providers");
   }
   if (llm.route_type_name == "llm/v1/responses") {
     p->format = &formats::openaiResponses();

@@ -159,6 +159,8 @@ class BedrockProvider : public Provider {
                             "assuming a role is not supported yet; use access keys");
   }
 
+  bool speaks(NativeApi api) const override { return api == NativeApi::Bedrock; }
+
   ApiResult<http::UpstreamRequest> buildRequest(const ProxyCall& call,
                                                 const Target& t) const override {
     using R = ApiResult<http::UpstreamRequest>;
@@ -191,6 +193,18 @@ class BedrockProvider : public Provider {
       }
       if (!call.client_query.empty()) req.url += "?" + std::string(call.client_query);
       preserveRequest(req, call);
+    } else if (call.native == NativeApi::Bedrock) {
+      // A Converse client (llm_format bedrock): its operation and body as sent, the model (in
+      // the path) the call's; signed like any other request.
+      const bool stream = call.native_op == "converse-stream";
+      req.url = buildUrl(t, region, call.model, stream);
+      ProxyCall as_sent = call;
+      as_sent.model.clear();  // Bedrock names the model in the path, never in the body
+      as_sent.stream = false;
+      req.body = nativeBody(as_sent, t, nullptr);
+      req.headers = {{"Content-Type", "application/json"},
+                     {"Accept", stream ? "application/vnd.amazon.eventstream" : "application/json"},
+                     {"Accept-Encoding", "identity"}};
     } else {
       req.url = buildUrl(t, region, call.model, call.stream);
       auto body = converseBody(*call.body, call.route_type, t.options);
