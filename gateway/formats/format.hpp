@@ -88,6 +88,8 @@ const ClientFormat& openaiResponses();
 const ClientFormat& geminiGenerate();
 // Bedrock's Converse API (llm_format bedrock): native pass-through to the bedrock provider only.
 const ClientFormat& bedrockConverse();
+// Cohere's v2 Chat API (llm_format cohere): native pass-through to the cohere provider only.
+const ClientFormat& cohereChat();
 
 // The error type of an ApiError in Anthropic's vocabulary
 // (https://docs.anthropic.com/en/api/errors).

@@ -36,7 +36,6 @@ const char* statusName(int status) {
 // A native API relayed to its own provider only: no hub conversions.
 class RelayedOnly : public ClientFormat {
  public:
-  bool modelInPath() const override { return true; }
   // Only reached for another provider, which the config refuses; kept as a clear answer rather
   // than a guess at a translation.
   Result<nlohmann::json, ApiError> toHub(const nlohmann::json&) const override {
@@ -57,6 +56,7 @@ class GeminiGenerate : public RelayedOnly {
  public:
   std::string_view name() const override { return "gemini"; }
   providers::NativeApi api() const override { return providers::NativeApi::Gemini; }
+  bool modelInPath() const override { return true; }
   // ".../models/{model}:{operation}".
   std::optional<PathCall> pathCall(std::string_view path) const override {
     const auto colon = path.rfind(':');
@@ -85,6 +85,7 @@ class BedrockConverse : public RelayedOnly {
  public:
   std::string_view name() const override { return "bedrock"; }
   providers::NativeApi api() const override { return providers::NativeApi::Bedrock; }
+  bool modelInPath() const override { return true; }
   // ".../model/{modelId}/converse" or ".../converse-stream"; the id is percent-encoded (ARNs and
   // inference profile ids hold ':' and '/').
   std::optional<PathCall> pathCall(std::string_view path) const override {
@@ -108,7 +109,23 @@ class BedrockConverse : public RelayedOnly {
   }
 };
 
+// Cohere's v2 Chat API (https://docs.cohere.com/reference/chat): the model in the body, like
+// OpenAI's and Anthropic's.
+class CohereChat : public RelayedOnly {
+ public:
+  std::string_view name() const override { return "cohere"; }
+  providers::NativeApi api() const override { return providers::NativeApi::Cohere; }
+  std::string errorBody(const ApiError& error) const override {
+    return json::dump({{"message", error.message}});
+  }
+};
+
 }  // namespace
+
+const ClientFormat& cohereChat() {
+  static const CohereChat format;
+  return format;
+}
 
 const ClientFormat& bedrockConverse() {
   static const BedrockConverse format;

@@ -35,10 +35,11 @@ const Schema& aiProxySchema() {
     Field max_body = number("max_request_body_size", FieldType::Integer, 0);
     max_body.default_value = 1048576;
     std::vector<Field> all = llmFields();
-    for (Field f : {str("response_streaming", {"allow", "deny", "always"}, "allow"),
-                    boolean("model_name_header", true), max_body,
-                    str("llm_format", {"openai", "anthropic", "gemini", "bedrock"}, "openai"),
-                    rec("timeouts", timeouts)})
+    for (Field f :
+         {str("response_streaming", {"allow", "deny", "always"}, "allow"),
+          boolean("model_name_header", true), max_body,
+          str("llm_format", {"openai", "anthropic", "gemini", "bedrock", "cohere"}, "openai"),
+          rec("timeouts", timeouts)})
       all.push_back(std::move(f));
     return Schema{std::move(all)};
   }();
@@ -376,11 +377,15 @@ std::shared_ptr<const Plugin> createAiProxy(const Json& cfg, const std::string& 
       errors.add(config::joinPath(path, "route_type"),
                  "llm_format anthropic needs route_type llm/v1/chat");
   }
-  if (llm_format == "gemini" || llm_format == "bedrock") {
+  if (llm_format == "gemini" || llm_format == "bedrock" || llm_format == "cohere") {
     // Passed through to their own provider only: Kong's adapters also translate them for other
     // providers, which aigw does not do yet.
-    p->format = llm_format == "gemini" ? &formats::geminiGenerate() : &formats::bedrockConverse();
-    p->client_model_free = true;  // the model is in the path; a configured one replaces it
+    p->format = llm_format == "gemini"    ? &formats::geminiGenerate()
+                : llm_format == "bedrock" ? &formats::bedrockConverse()
+                                          : &formats::cohereChat();
+    // Gemini and Bedrock name the model in the path: a configured one replaces it. Cohere's is
+    // in the body, under Kong's rule (a configured model is the only one allowed).
+    p->client_model_free = llm_format != "cohere";
     if (llm.route_type_name != "llm/v1/chat")
       errors.add(config::joinPath(path, "route_type"),
                  "llm_format " + llm_format + " needs route_type llm/v1/chat");

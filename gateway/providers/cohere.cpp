@@ -343,6 +343,8 @@ class CohereProvider : public Provider {
   std::string_view name() const override { return kName; }
   bool supports(RouteType) const override { return true; }
 
+  bool speaks(NativeApi api) const override { return api == NativeApi::Cohere; }
+
   ApiResult<http::UpstreamRequest> buildRequest(const ProxyCall& call,
                                                 const Target& target) const override {
     using R = ApiResult<http::UpstreamRequest>;
@@ -353,6 +355,13 @@ class CohereProvider : public Provider {
     req.headers = jsonRequestHeaders(call.stream);
     if (call.route_type == RouteType::Preserve) {
       preserveRequest(req, call);
+      return req;
+    }
+    if (call.native == NativeApi::Cohere) {
+      // A v2 Chat client (llm_format cohere): its body as sent apart from the model, options it
+      // left out (under v2's names) and the credential.
+      static constexpr OptionKeys kKeys{"max_tokens", "temperature", "p", "k"};
+      req.body = nativeBody(call, target, &kKeys);
       return req;
     }
     if (call.route_type == RouteType::Embeddings) {
