@@ -171,7 +171,19 @@ M = [
   'aigw', [IT, '-tc=ai-proxy-advanced: balancing*']),
  ('garbage-sse-passed-on', 'gateway/providers/openai_compat.cpp',
   '    } else if (!json::isObject(data)) {', '    } else if (false) {',
-  'aigw', [IT, '-tc=fault table*'])
+  'aigw', [IT, '-tc=fault table*']),
+ ('service-answer-buffered', 'gateway/proxy/handler_service.cpp',
+  '  if (responsePhaseNeeded(ctx, chain)) {', '  if (true) {',
+  'aigw', [IT, '-tc=an answer streams through*']),
+ ('service-cut-looks-complete', 'gateway/proxy/handler_service.cpp',
+  '    exchange.abort();', '    co_await exchange.endStream();',
+  'aigw', [IT, '-tc=a service that breaks off*']),
+ ('service-hide-credentials-ignored', 'gateway/proxy/service_request.cpp',
+  '    if (ctx.hide_credential && !ctx.credential_header.empty() &&', '    if (false &&',
+  'aigw', [IT, '-tc=key-auth in front of a service*']),
+ ('service-strip-path-ignored', 'gateway/proxy/service_request.cpp',
+  '  if (!route.strip_path || matched == 0', '  if (true || matched == 0',
+  'aigw', [IT, "-tc=Kong's path handling*"])
 ]
 only = set(args.ids)
 results = []

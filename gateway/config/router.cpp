@@ -76,16 +76,20 @@ bool Router::accepts(const RouteFilter& f, std::string_view method, std::string_
   return false;
 }
 
-int Router::match(std::string_view method, std::string_view host, std::string_view path) const {
+RouteMatch Router::find(std::string_view method, std::string_view host,
+                        std::string_view path) const {
   for (const auto& c : candidates_) {
+    std::size_t matched = c.prefix.size();
     if (c.is_regex) {
-      if (!c.regex.matchesPrefix(path)) continue;
+      const auto length = c.regex.prefixLength(path);
+      if (!length) continue;
+      matched = *length;
     } else if (path.compare(0, c.prefix.size(), c.prefix) != 0) {
       continue;
     }
-    if (accepts(filters_[c.route], method, host)) return c.route;
+    if (accepts(filters_[c.route], method, host)) return {c.route, matched};
   }
-  return -1;
+  return {};
 }
 
 }  // namespace aigw::config

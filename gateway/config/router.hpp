@@ -15,13 +15,21 @@ namespace aigw::config {
 
 struct Route;
 
+struct RouteMatch {
+  int route = -1;           // index of the matching route, -1 = none
+  std::size_t matched = 0;  // bytes of the path its prefix or regex matched (for strip_path)
+};
+
 class Router {
  public:
   // Compiles every route's paths; bad regexes are reported with the route's path.
   Router(const std::vector<Route>& routes, ConfigErrors& errors);
 
   // Index of the matching route, or -1. `host` may include a port (ignored).
-  int match(std::string_view method, std::string_view host, std::string_view path) const;
+  int match(std::string_view method, std::string_view host, std::string_view path) const {
+    return find(method, host, path).route;
+  }
+  RouteMatch find(std::string_view method, std::string_view host, std::string_view path) const;
 
  private:
   struct Candidate {

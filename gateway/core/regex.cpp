@@ -130,6 +130,12 @@ bool Regex::matchesPrefix(std::string_view text) const {
   return re_->Match(text, 0, text.size(), RE2::ANCHOR_START, nullptr, 0);
 }
 
+std::optional<std::size_t> Regex::prefixLength(std::string_view text) const {
+  re2::StringPiece m;
+  if (!re_->Match(text, 0, text.size(), RE2::ANCHOR_START, &m, 1)) return std::nullopt;
+  return m.size();
+}
+
 std::optional<std::string_view> Regex::find(std::string_view text) const {
   re2::StringPiece m;
   if (!re_->Match(text, 0, text.size(), RE2::UNANCHORED, &m, 1)) return std::nullopt;

@@ -39,6 +39,8 @@ class Regex {
   bool search(std::string_view text) const;
   // True if the pattern matches at the start of `text` (Kong's router regex paths).
   bool matchesPrefix(std::string_view text) const;
+  // How many bytes at the start of `text` the pattern matches (strip_path), or nullopt.
+  std::optional<std::size_t> prefixLength(std::string_view text) const;
   // The leftmost match (the whole match, not a group), or nullopt.
   std::optional<std::string_view> find(std::string_view text) const;
 

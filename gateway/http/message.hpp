@@ -34,8 +34,9 @@ const std::string* findHeader(const Headers& headers, std::string_view name);
 // What a provider asks the proxy to send upstream.
 struct UpstreamRequest {
   std::string method = "POST";
-  std::string url;  // absolute: http(s)://host[:port]/path[?query]
-  Headers headers;  // Host, Content-Length and Connection are added by the client
+  std::string url;   // absolute: http(s)://host[:port]/path[?query]
+  Headers headers;   // Host, Content-Length and Connection are added by the client
+  std::string host;  // the Host header to send instead of the url's (Kong's preserve_host)
   std::string body;
 };
 
@@ -49,7 +50,9 @@ struct Request {
   Headers headers;     // in arrival order, names as sent
   std::string body;
   std::string remote_addr;
-  int version = 11;  // 10 or 11
+  int local_port = 0;   // the port the request came in on
+  bool secure = false;  // it came over TLS
+  int version = 11;     // 10 or 11
 
   bool has_header(std::string_view name) const { return findHeader(headers, name) != nullptr; }
   // First value, or empty.

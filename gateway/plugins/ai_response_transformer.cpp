@@ -24,6 +24,7 @@ class ResponseTransformer : public Plugin {
  public:
   transformer::TransformerConfig cfg;
 
+  bool wantsResponse() const override { return true; }
   Verdict onResponse(proxy::RequestContext& ctx, proxy::Reply& reply) const override {
     if (ctx.llm_result) return resume(ctx, reply, *ctx.llm_result);
     ctx.llm_request =

@@ -166,7 +166,9 @@ class KeyAuth : public Plugin {
         }
       }
     }
-    (void)hide_credentials;  // the key never reaches an AI upstream, hidden or not (see top)
+    // The key never reaches an AI upstream, hidden or not (see top); an ordinary service
+    // gets it unless hide_credentials is set, as in Kong.
+    ctx.hide_credential = hide_credentials;
     if (!found || key.empty()) return unauthorized("No API key found in request");
     const auto& index = ctx.config->keyauth_by_key;
     auto it = index.find(key);

@@ -68,6 +68,9 @@ class Plugin {
   virtual Verdict onResponse(proxy::RequestContext&, proxy::Reply&) const {
     return Verdict::Continue;
   }
+  // True when onResponse is overridden: an ordinary service's answer is then read whole for
+  // the response phase; otherwise it streams through to the client as it arrives.
+  virtual bool wantsResponse() const { return false; }
   // Chunks are parsed and offered only to plugins that say so here.
   virtual bool wantsChunks() const { return false; }
   virtual ChunkVerdict onChunk(proxy::RequestContext&, nlohmann::json& /*chunk*/) const {

@@ -110,7 +110,10 @@ net::Task<std::optional<ApiError>> ProxyHandler::run(RequestContext& ctx, net::E
   const http::Request& req = exchange.request();
   const auto& cfg = *ctx.config;
   const std::string* host = http::findHeader(req.headers, "host");
-  ctx.route = cfg.router->match(req.method, host ? *host : std::string(), req.path);
+  const config::RouteMatch matched =
+      cfg.router->find(req.method, host ? *host : std::string(), req.path);
+  ctx.route = matched.route;
+  ctx.route_matched = matched.matched;
   if (ctx.route < 0) {
     if (auto models = gatewayModels(cfg, req)) {  // GET /v1/models when no route claims it
       const Reply reply = std::move(*models);
@@ -161,10 +164,7 @@ net::Task<std::optional<ApiError>> ProxyHandler::run(RequestContext& ctx, net::E
     co_await respond(ctx, exchange, chain, llm, std::move(reply));
     co_return std::nullopt;
   }
-  if (!ctx.ai)
-    co_return ApiError{503,           "route has no ai-proxy plugin; aigw proxies AI routes only",
-                       "api_error",   {},
-                       "no_upstream", -1};
+  if (!ctx.ai) co_return co_await proxyService(ctx, exchange, chain, llm, *clients.verified);
 
   // The upstream exchange, with ai-proxy-advanced's failover (proxy/ai_exchange.hpp).
   AiAnswer answer = co_await exchangeAi(ctx, chain, *clients.verified, exchange.executor());

@@ -67,6 +67,13 @@ class ProxyHandler {
   net::Task<void> deliver(RequestContext& ctx, net::Exchange& exchange,
                           const std::vector<const config::PluginInstance*>& chain,
                           Reply reply) const;
+  // A route without ai-proxy: the request goes to the route's Kong service
+  // (proxy/service_request.hpp) and its answer comes back streamed as it arrives, or whole
+  // through the response phase when a plugin rewrites answers.
+  net::Task<std::optional<ApiError>> proxyService(
+      RequestContext& ctx, net::Exchange& exchange,
+      const std::vector<const config::PluginInstance*>& chain, const LlmCaller& llm,
+      UpstreamClient& client) const;
   net::Task<void> stream(RequestContext& ctx, net::Exchange& exchange,
                          const std::vector<const config::PluginInstance*>& chain,
                          std::unique_ptr<StreamRelay> relay) const;

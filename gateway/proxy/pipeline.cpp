@@ -87,6 +87,13 @@ net::Task<void> runResponse(RequestContext& ctx, const Chain& chain, Reply& repl
   }
 }
 
+bool responsePhaseNeeded(const RequestContext& ctx, const Chain& chain) {
+  const std::size_t n = ranCount(ctx, chain);
+  for (std::size_t i = 0; i < n; ++i)
+    if (chain[i]->impl->wantsResponse()) return true;
+  return false;
+}
+
 bool chunkPhaseNeeded(const RequestContext& ctx, const Chain& chain) {
   const std::size_t n = ranCount(ctx, chain);
   for (std::size_t i = 0; i < n; ++i)

@@ -42,6 +42,9 @@ net::Task<void> runAccess(RequestContext& ctx, const Chain& chain, const LlmCall
 net::Task<void> runResponse(RequestContext& ctx, const Chain& chain, Reply& reply,
                             const LlmCaller& llm);
 
+// True when some plugin whose access hook ran rewrites whole answers (an ordinary service's
+// answer is then read whole instead of streamed through).
+bool responsePhaseNeeded(const RequestContext& ctx, const Chain& chain);
 // True when some plugin whose access hook ran wants stream chunks.
 bool chunkPhaseNeeded(const RequestContext& ctx, const Chain& chain);
 

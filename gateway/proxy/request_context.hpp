@@ -106,6 +106,9 @@ struct RequestContext {
   const http::Request& request;
   std::shared_ptr<const config::Config> config;
   int route = -1;  // index into config->routes
+  // Bytes at the start of the path that the route's path (prefix or regex) matched: what
+  // strip_path takes off before the request goes to the route's service.
+  std::size_t route_matched = 0;
   // The plugins in effect: the route's, then, once an authentication plugin has identified the
   // consumer, the consumer's (config::Config::chainFor). Set by the access phase.
   const config::Chain* chain = nullptr;
@@ -118,6 +121,9 @@ struct RequestContext {
   // the header's or query parameter's name (as configured), and the query without it.
   std::string credential_header, credential_query;
   std::optional<std::string> query_without_credential;
+  // key-auth's hide_credentials: an ordinary service does not see the key either (an AI
+  // upstream never does).
+  bool hide_credential = false;
   // The client's query string (without '?') as an upstream may see it.
   std::string_view clientQuery() const;
 

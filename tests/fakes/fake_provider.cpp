@@ -36,7 +36,8 @@
 //   fake-html-echo-key   502 HTML page naming an internal host and quoting the credential
 // Credentials are checked first, the way each provider checks them: a missing key, or one
 // containing "wrong", gets the provider's own 401 (see each dialect).
-// Every request except /__fake/* is recorded; GET /__fake/requests, GET /__fake/last and
+// /svc/... is an ordinary (non-AI) service that echoes what it got (fake_service.cpp).
+// Every request except /__fake/* and /svc/* is recorded; GET /__fake/requests, GET /__fake/last and
 // DELETE /__fake/requests let tests see what the gateway actually sent. A streamed answer's
 // record gets "stream": {"events_total", "events_written", "outcome"} once it has ended, the
 // outcome being "complete", "truncated", "stalled", "clean close", "stream error",
@@ -536,6 +537,12 @@ void serve(const httplib::Request& req, httplib::Response& res) {
   }
 }
 
+}  // namespace
+
+void registerOrdinaryService(httplib::Server& svr);
+
+namespace {
+
 void registerRoutes(httplib::Server& svr) {
   // Control endpoints first: httplib dispatches to the first matching pattern.
   svr.Get("/__fake/requests", [](const httplib::Request&, httplib::Response& res) {
@@ -552,6 +559,7 @@ void registerRoutes(httplib::Server& svr) {
     g_recorder.clear();
     res.status = 204;
   });
+  registerOrdinaryService(svr);  // /svc/..., see fake_service.cpp
   svr.Get(".*", serve);
   svr.Post(".*", serve);
   svr.Put(".*", serve);

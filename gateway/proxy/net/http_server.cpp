@@ -92,6 +92,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
         // answer 408 before it closes.
         watchdog_(executor_, [this] { cancel(); }) {
     buffer_.reserve(16 * 1024);
+    error_code ec;
+    local_port_ = socket_.local_endpoint(ec).port();
   }
 
   static Task<void> run(std::shared_ptr<Connection> self);
@@ -157,6 +159,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   LoopState& loop_;
   std::size_t loop_index_;
   std::string client_;
+  int local_port_ = 0;
   Watchdog watchdog_;
   boost::beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::empty_body>> head_parser_;
@@ -323,6 +326,8 @@ Task<void> Connection::serve() {
       request.headers.push_back({std::string(f.name_string()), std::string(f.value())});
     request.body.clear();
     request.remote_addr = client_;
+    request.local_port = local_port_;
+    request.secure = shared_->tls != nullptr;
     request.version = version_;
 
     Exchange ex(*this, request, loop_index_);
@@ -444,10 +449,15 @@ Task<bool> Exchange::respond(int status, const http::Headers& headers, std::stri
                              std::string_view content_type) {
   responded_ = true;
   std::string& head = conn_.scratch();
-  appendHead(head, status, headers, content_type);
-  head += "Content-Length: ";
-  head += std::to_string(body.size());
-  head += "\r\n";
+  // 1xx, 204 and 304 answers have neither a body nor a Content-Length of their own.
+  const bool no_body = status < 200 || status == 204 || status == 304;
+  if (no_body) body = {};
+  appendHead(head, status, headers, no_body ? std::string_view() : content_type);
+  if (!no_body) {
+    head += "Content-Length: ";
+    head += std::to_string(body.size());
+    head += "\r\n";
+  }
   if (close_after_ || conn_.http10()) head += "Connection: close\r\n";
   head += "\r\n";
   // Small answers leave in one segment.
@@ -456,6 +466,11 @@ Task<bool> Exchange::respond(int status, const http::Headers& headers, std::stri
     co_return co_await conn_.write(head, {});
   }
   co_return co_await conn_.write(head, conn_.headRequest() ? std::string_view{} : body);
+}
+
+void Exchange::abort() {
+  close_after_ = true;
+  conn_.abort();
 }
 
 Task<bool> Exchange::startStream(int status, const http::Headers& headers,

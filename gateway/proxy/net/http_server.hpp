@@ -81,6 +81,10 @@ class Exchange {
   Task<bool> writeStream(std::string_view data);
   Task<bool> endStream();
 
+  // Ends the connection at once, e.g. when a streamed body cannot be completed: the client
+  // sees the response cut short instead of a complete-looking one.
+  void abort();
+
   bool responded() const { return responded_; }
   // No keep-alive after this response (e.g. the request was refused before its body was read).
   void closeAfter() { close_after_ = true; }

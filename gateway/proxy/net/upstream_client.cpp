@@ -96,7 +96,7 @@ bool buildHead(const UpstreamRequest& req, const http::ParsedUrl& url, std::stri
   head += ' ';
   head += url.target;
   head += " HTTP/1.1\r\nHost: ";
-  head += hostHeader(url);
+  head += req.host.empty() ? hostHeader(url) : req.host;
   head += "\r\n";
   for (const Header& h : req.headers) {
     if (!http::isToken(h.name) || http::hasCtl(h.value)) return false;
