@@ -341,6 +341,7 @@ run_slow() { # TARGET URL
 run_slowloris() { # TARGET URL
   local tgt=$1 url=$2 out k
   local sfile=$RUN_DIR/rss-$tgt-slowloris.tsv logf=$RUN_DIR/slowloris-$tgt.log
+  R[$tgt.loris.rss_before_kb]=$(pids_status_kb VmRSS $(tree_pids "${TPID[$tgt]}"))
   reset_peak_rss "$tgt"
   window_start "$tgt"
   start_sampler "$tgt" 0.5 "$sfile"
@@ -554,22 +555,23 @@ for spec in "${TESTS[@]}"; do
 done
 
 # The soak first (a leak shows best on a process that has not just held 10,000 connections),
-# then the tests with many connections, one target at a time.
+# then the tests with many connections, one target at a time: slowloris before the slow
+# streams, whose 2 x 10,000 connections leave the allocators' high-water mark behind.
 if ((SOAK_S > 0)); then
   for tgt in "${RAN[@]}"; do
     [[ ",$SOAK_TARGETS," == *,$tgt,* ]] || continue
     log "soak: $tgt, ${SOAK_S}s of wrk -c$SOAK_CONNS, RSS every ${SOAK_SAMPLE_S}s"; run_soak "$tgt" "${URL[$tgt]}"
   done
 fi
-for tgt in "${RAN[@]}"; do
-  if [[ ",$SLOW_TARGETS," == *,$tgt,* ]]; then log "slow streams: $tgt"; run_slow "$tgt" "${PURL[$tgt]}"; fi
-done
 if ((SLOWLORIS > 0)); then
   for tgt in "${RAN[@]}"; do
     [[ ",$SLOWLORIS_TARGETS," == *,$tgt,* ]] || continue
     log "slowloris: $tgt, $SLOWLORIS trickling connections held ${SLOWLORIS_S}s"; run_slowloris "$tgt" "${URL[$tgt]}"
   done
 fi
+for tgt in "${RAN[@]}"; do
+  if [[ ",$SLOW_TARGETS," == *,$tgt,* ]]; then log "slow streams: $tgt"; run_slow "$tgt" "${PURL[$tgt]}"; fi
+done
 for tgt in "${RAN[@]}"; do
   reset_peak_rss "$tgt"; R[$tgt.life_hwm_kb]=${LIFE_HWM[$tgt]:-}
 done
@@ -653,7 +655,7 @@ slow_table() {
 }
 
 slowloris_table() {
-  echo "| target | trickling opened | still open at end | closed by server: 408 / other status / close / reset | not opened | normal requests ok | failed | p50 | p99 | max | vs nginx p50 / p99 / max | while opening: ok / failed, p99 | peak RSS | other CPU |"
+  echo "| target | trickling opened | still open at end | closed by server: 408 / other status / close / reset | not opened | normal requests ok | failed | p50 | p99 | max | vs nginx p50 / p99 / max | while opening: ok / failed, p99 | peak RSS (before) | other CPU |"
   echo "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---|---:|---:|"
   local tgt vs
   for tgt in "${RAN[@]}"; do
@@ -662,13 +664,13 @@ slowloris_table() {
     if [[ "$tgt" != nginx ]] && has nginx.loris.normal_p50_ms; then
       vs="$(ratio "$tgt.loris.normal_p50_ms" nginx.loris.normal_p50_ms) / $(ratio "$tgt.loris.normal_p99_ms" nginx.loris.normal_p99_ms) / $(ratio "$tgt.loris.normal_max_ms" nginx.loris.normal_max_ms)"
     fi
-    printf '| %s | %s | %s | %s / %s / %s / %s%s | %s | %s | %s | %s ms | %s ms | %s ms | %s | %s / %s, %s ms | %s | %s |\n' "$tgt" \
+    printf '| %s | %s | %s | %s / %s / %s / %s%s | %s | %s | %s | %s ms | %s ms | %s ms | %s | %s / %s, %s ms | %s (%s) | %s |\n' "$tgt" \
       "${R[$tgt.loris.opened]}" "${R[$tgt.loris.still_open]}" "${R[$tgt.loris.closed_408]}" "${R[$tgt.loris.closed_status]}" \
       "${R[$tgt.loris.closed_eof]}" "${R[$tgt.loris.closed_reset]}" \
       "$([[ "${R[$tgt.loris.other_statuses]}" != - ]] && echo " (${R[$tgt.loris.other_statuses]})")" "${R[$tgt.loris.connect_failed]}" \
       "${R[$tgt.loris.normal_ok]}" "${R[$tgt.loris.normal_failed]}" "${R[$tgt.loris.normal_p50_ms]}" "${R[$tgt.loris.normal_p99_ms]}" \
       "${R[$tgt.loris.normal_max_ms]}" "$vs" "${R[$tgt.loris.open_normal_ok]}" "${R[$tgt.loris.open_normal_failed]}" \
-      "${R[$tgt.loris.open_normal_p99_ms]}" "$(mib "${R[$tgt.loris.peak_kb]}")" "$(noise "$tgt" loris)"
+      "${R[$tgt.loris.open_normal_p99_ms]}" "$(mib "${R[$tgt.loris.peak_kb]}")" "$(mib "${R[$tgt.loris.rss_before_kb]}")" "$(noise "$tgt" loris)"
   done
 }
 
