@@ -457,8 +457,12 @@ class Slowloris {
 
   void report(double open_ms) {
     std::string others;
-    for (auto& [status, count] : other_status_)
-      others += (others.empty() ? "" : ",") + std::to_string(status) + ":" + std::to_string(count);
+    for (auto& [status, count] : other_status_) {
+      if (!others.empty()) others += ',';
+      others += std::to_string(status);
+      others += ':';
+      others += std::to_string(count);
+    }
     printf(
         "RESULT n=%d opened=%zu connect_failed=%zu still_open=%zu closed_408=%zu closed_status=%zu "
         "closed_eof=%zu closed_reset=%zu other_statuses=%s open_ms=%.0f "
