@@ -91,7 +91,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
         // A deadline cancels the pending operation but keeps the socket, so the server can still
         // answer 408 before it closes.
         watchdog_(executor_, [this] { cancel(); }) {
-    buffer_.reserve(16 * 1024);
+    // Small to start with (it grows up to the header limit when a head needs it): ten thousand
+    // idle or streaming connections should cost little memory each.
+    buffer_.reserve(4 * 1024);
     error_code ec;
     local_port_ = socket_.local_endpoint(ec).port();
   }

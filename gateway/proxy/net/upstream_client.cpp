@@ -63,7 +63,8 @@ Result<std::shared_ptr<TlsSettings>> makeTlsSettings(const UpstreamClientOptions
 
 namespace {
 
-constexpr std::size_t kPiece = 16 * 1024;         // body bytes handed over per read
+constexpr std::size_t kPiece = 8 * 1024;          // body bytes handed over per read
+constexpr std::size_t kConnBuffer = 4 * 1024;     // a connection's read buffer to start with
 constexpr std::size_t kHeaderLimit = 64 * 1024;   // upstream response head
 constexpr std::size_t kCoalesceBody = 16 * 1024;  // small bodies leave in the head's write
 constexpr std::size_t kMaxHeaderFields = 100;
@@ -153,7 +154,7 @@ class Conn {
         watchdog(ex, [this] { abort(); }),
         key_(std::move(key)),
         label_(std::move(label)) {
-    buffer.reserve(kPiece);
+    buffer.reserve(kConnBuffer);
   }
 
   tcp::socket& lowest() { return tls ? tls->next_layer() : socket; }
@@ -336,17 +337,19 @@ class Response : public UpstreamResponse {
     const Phase ph =
         phase(timeouts_.idle_ms, "waiting for body data", total_end_, timeouts_.total_ms);
     conn_->watchdog.arm(ph.at);
+    // Body bytes land in a piece of this response and are appended to `out` as they came:
+    // growing `out` by a whole piece first would zero-fill it on every read, and a caller's
+    // buffer would keep that capacity for as long as a slow stream lasts.
+    if (!piece_) piece_ = std::make_unique<char[]>(kPiece);
     for (;;) {
-      const std::size_t old = out.size();
-      out.resize(old + kPiece);
       auto& body = parser_->get().body();
-      body.data = out.data() + old;
+      body.data = piece_.get();
       body.size = kPiece;
       error_code ec;
       co_await conn_->readSome(*parser_, ec);
       if (ec == bhttp::error::need_buffer) ec = {};
       const std::size_t n = kPiece - body.size;
-      out.resize(old + n);
+      out.append(piece_.get(), n);
       if (ec) {
         if (conn_->watchdog.expired())
           fail(UpstreamFailure::Timeout, timeoutMessage(ph, conn_->label()));
@@ -389,6 +392,7 @@ class Response : public UpstreamResponse {
   UpstreamTimeouts timeouts_;
   Clock::time_point total_end_;
   std::optional<bhttp::response_parser<bhttp::buffer_body>> parser_;
+  std::unique_ptr<char[]> piece_;
   int status_ = 0;
   Headers headers_;
   UpstreamError error_;
