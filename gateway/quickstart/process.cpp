@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -133,6 +134,51 @@ bool stopProcess(pid_t pid, int timeout_ms) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return false;
+}
+
+namespace {
+
+// The inodes of sockets in LISTEN state on `port` in one /proc/net/tcp* table.
+void listeningInodes(const char* table, int port, std::vector<std::string>& inodes) {
+  std::ifstream in(table);
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+    if (!(fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >>
+          timeout >> inode))
+      continue;
+    const auto colon = local.rfind(':');
+    if (state != "0A" || colon == std::string::npos) continue;  // 0A = LISTEN
+    if (std::strtol(local.c_str() + colon + 1, nullptr, 16) == port) inodes.push_back(inode);
+  }
+}
+
+}  // namespace
+
+std::optional<PortListener> portListener(int port) {
+  std::vector<std::string> inodes;
+  listeningInodes("/proc/net/tcp", port, inodes);
+  listeningInodes("/proc/net/tcp6", port, inodes);
+  if (inodes.empty()) return std::nullopt;
+  PortListener found;
+  std::error_code ec;
+  for (const auto& proc : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = proc.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    for (const auto& fd : std::filesystem::directory_iterator(proc.path() / "fd", ec)) {
+      const std::string target = std::filesystem::read_symlink(fd.path(), ec).string();
+      for (const auto& inode : inodes) {
+        if (target != "socket:[" + inode + "]") continue;
+        found.pid = static_cast<pid_t>(std::stol(name));
+        std::ifstream comm(proc.path() / "comm");
+        std::getline(comm, found.command);
+        return found;
+      }
+    }
+  }
+  return found;
 }
 
 std::string tailFile(const std::string& path, int lines) {

@@ -38,6 +38,14 @@ std::optional<pid_t> runningGateway(const std::string& pid_file);
 // SIGTERM, then waits up to `timeout_ms` for the process to go; true when it went.
 bool stopProcess(pid_t pid, int timeout_ms);
 
+// Who listens on a local TCP port (any address, IPv4 or IPv6), from /proc/net/tcp{,6}: the
+// pid and command when /proc lets us see them (0 and "" otherwise).
+struct PortListener {
+  pid_t pid = 0;
+  std::string command;
+};
+std::optional<PortListener> portListener(int port);
+
 // The last `lines` lines of a file (for a gateway that died at start).
 std::string tailFile(const std::string& path, int lines);
 

@@ -153,6 +153,21 @@ int run(const Options& o) {
     std::cerr << "aigw quickstart: " << dir << " exists and is not a directory; pass -o DIR\n";
     return 2;
   }
+  // A port already taken would only show once everything is written and the gateway fails
+  // to start: check first, and name who holds it (the gateway started earlier from this
+  // directory is fine, it is stopped before the new one starts).
+  if (!o.no_serve) {
+    const auto previous = runningGateway(dir + "/aigw.pid");
+    for (const int port : {o.port, o.admin_port}) {
+      const auto holder = portListener(port);
+      if (!holder || (previous && holder->pid == *previous)) continue;
+      std::cerr << "aigw quickstart: port " << port << " is already in use";
+      if (holder->pid > 0) std::cerr << " by pid " << holder->pid << " (" << holder->command << ")";
+      std::cerr << "; pass " << (port == o.port ? "--port" : "--admin-port")
+                << " N, or stop it. Nothing was written.\n";
+      return 1;
+    }
+  }
   const bool existing = fs::exists(dir + "/aigw.yaml", ec) || fs::exists(dir + "/.env", ec);
   std::cout << style.bold("aigw quickstart") << ": a local AI gateway in " << dir << "\n";
   if (existing && !o.yes && !confirmOverwrite(dir, style)) {

@@ -3,9 +3,13 @@
 // (the typed key is never echoed).
 #include <doctest/doctest.h>
 
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "integration/gateway_harness.hpp"
@@ -128,6 +132,33 @@ TEST_CASE("quickstart --yes --detach with no key and no Ollama: the mock route a
   ::kill(second, SIGTERM);
   CHECK(waitUntil([&] { return processGone(second); }, kTimeoutMs));
   CHECK(readFile(dir + "/aigw.log").find("aigw: stopped") != std::string::npos);
+  removeTempDir(dir.substr(0, dir.rfind('/')));
+}
+
+TEST_CASE("issue #8 - quickstart checks its ports first and names who holds one") {
+  const std::string dir = tempDir() + "/qs";
+  // Something else listens on the proxy port.
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(fd, 1) == 0);
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  const int taken = ntohs(addr.sin_port);
+  const ReservedPort admin_slot;
+  Process p({AIGW_BINARY, "quickstart", "-o", dir, "--yes", "--detach", "--port",
+             std::to_string(taken), "--admin-port", std::to_string(admin_slot.port())},
+            cleanEnv());
+  CHECK(p.wait(kTimeoutMs) == 1);
+  CHECK(p.log().find("port " + std::to_string(taken) + " is already in use by pid " +
+                     std::to_string(::getpid())) != std::string::npos);
+  CHECK(p.log().find("Nothing was written") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir + "/aigw.yaml"));
+  CHECK_FALSE(std::filesystem::exists(dir + "/.env"));
+  ::close(fd);
   removeTempDir(dir.substr(0, dir.rfind('/')));
 }
 
