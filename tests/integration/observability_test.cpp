@@ -30,13 +30,17 @@ TEST_CASE(
           .done());
   CHECK(gw.post("/costly", R"({"messages":[]})").status == 400);
   const std::string labels = R"(route="costly",ai_provider="mock",ai_model="m")";
-  // A stream is counted when its last byte has gone, which can be just after the client saw it.
+  // A request is counted once its last byte has gone, which can be just after the client saw
+  // it: wait (bounded) for both the streamed 200 and the 400.
+  const std::string refused =
+      R"(aigw_http_requests_total{route="costly",ai_provider="",ai_model="",code="400"} 1)";
   std::string m;
   CHECK(waitUntil(
       [&] {
         m = gw.admin("/metrics").body;
         return m.find("aigw_http_requests_total{" + labels + ",code=\"200\"} 2") !=
-               std::string::npos;
+                   std::string::npos &&
+               m.find(refused) != std::string::npos;
       },
       5000));
   CHECK(m.find("aigw_http_requests_total{" + labels + ",code=\"200\"} 2") != std::string::npos);
