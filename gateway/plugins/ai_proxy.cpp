@@ -82,6 +82,7 @@ class AiProxy : public Plugin {
     if (target.model.empty()) return {};
     return {{target.model, target.provider}};
   }
+  std::vector<std::string> llmProviders() const override { return {target.provider}; }
 
  private:
   Verdict fail(proxy::RequestContext& ctx, ApiError e) const {

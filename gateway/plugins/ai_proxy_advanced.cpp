@@ -137,6 +137,14 @@ class AiProxyAdvanced : public Plugin, public proxy::TargetSet {
     return max_body_ > 0 ? static_cast<std::size_t>(max_body_) : 0;
   }
 
+  std::vector<std::string> llmProviders() const override {
+    std::vector<std::string> out;
+    for (const auto& t : targets_)
+      for (const auto& p : t.proxy->llmProviders())
+        if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
+    return out;
+  }
+
   const proxy::Balancer& balancer() const override { return balancer_; }
   const proxy::RetryPolicy& retryPolicy() const override { return policy_; }
   const std::string& hashHeader() const override { return hash_header_; }

@@ -7,6 +7,7 @@ namespace aigw::plugins {
 
 const PluginSpec& aiProxySpec();
 const PluginSpec& aiProxyAdvancedSpec();
+const PluginSpec& aiRateLimitingAdvancedSpec();
 const PluginSpec& aiPromptDecoratorSpec();
 const PluginSpec& aiPromptGuardSpec();
 const PluginSpec& aiPromptTemplateSpec();

@@ -27,8 +27,10 @@
 //
 // Hooks are synchronous and do no I/O. A hook that needs an LLM's answer (the AI transformers)
 // stores its chat request in ctx.llm_request and returns CallLlm; the pipeline performs the
-// call (proxy/llm_call.hpp) and calls the same hook again with ctx.llm_result set. That keeps
-// every wait in the pipeline, where an event loop can await it.
+// call (proxy/llm_call.hpp) and calls the same hook again with ctx.llm_result set. A hook whose
+// answer comes from another thread (a Redis round trip: proxy/deferred.hpp) puts that work in
+// ctx.deferred and returns Await (access phase only); the pipeline awaits it and calls the
+// hook again. That keeps every wait in the pipeline, where an event loop can await it.
 #pragma once
 
 #include <memory>
@@ -53,6 +55,7 @@ enum class Verdict {
   Continue,  // go on with the next plugin / the upstream call / writing the answer
   Respond,   // ctx.error (or, in access, ctx.reply) is the answer; skip the rest of the phase
   CallLlm,   // perform ctx.llm_request, then call this hook again with ctx.llm_result set
+  Await,     // wait for ctx.deferred (work on another thread), then call this hook again
 };
 
 enum class ChunkVerdict {
@@ -87,6 +90,9 @@ class Plugin {
   // The models a client can name through this plugin: ai-proxy's configured model (and
   // ai-proxy-advanced's targets' aliases). Read by GET /v1/models; empty = none.
   virtual std::vector<RoutableModel> routableModels() const { return {}; }
+  // The providers this plugin calls (ai-proxy: its provider; ai-proxy-advanced: its targets'),
+  // for plugins that run before it and limit by provider (ai-rate-limiting-advanced).
+  virtual std::vector<std::string> llmProviders() const { return {}; }
 };
 
 // A model a client can name through a plugin (GET /v1/models lists them).

@@ -7,14 +7,15 @@ namespace aigw::plugins {
 
 namespace {
 const PluginSpec& (*const kPlugins[])() = {
-    keyAuthSpec,                // 1250
-    aiRequestTransformerSpec,   // 777
-    aiPromptTemplateSpec,       // 773
-    aiPromptDecoratorSpec,      // 772
-    aiPromptGuardSpec,          // 771
-    aiProxySpec,                // 770
-    aiProxyAdvancedSpec,        // 770
-    aiResponseTransformerSpec,  // 768
+    keyAuthSpec,                 // 1250
+    aiRateLimitingAdvancedSpec,  // 905
+    aiRequestTransformerSpec,    // 777
+    aiPromptTemplateSpec,        // 773
+    aiPromptDecoratorSpec,       // 772
+    aiPromptGuardSpec,           // 771
+    aiProxySpec,                 // 770
+    aiProxyAdvancedSpec,         // 770
+    aiResponseTransformerSpec,   // 768
 };
 
 // Plugins that exist for the gateway's own integration tests only: found by name when the

@@ -1,9 +1,15 @@
 #include "proxy/pipeline.hpp"
 
 #include <algorithm>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <memory>
 
 #include "core/json.hpp"
 #include "plugins/plugin.hpp"
+#include "proxy/deferred.hpp"
 #include "proxy/llm_call.hpp"
 #include "proxy/request_context.hpp"
 
@@ -39,6 +45,20 @@ net::Task<Verdict> runHook(RequestContext& ctx, const config::PluginInstance& pl
   co_return v;
 }
 
+// Awaits ctx.deferred on this loop: its completion (from any thread) is posted back here.
+net::Task<void> awaitDeferred(Deferred& work) {
+  const net::Executor executor = co_await boost::asio::this_coro::executor;
+  co_await boost::asio::async_initiate<decltype(boost::asio::use_awaitable), void()>(
+      [&work, executor](auto handler) {
+        auto h = std::make_shared<decltype(handler)>(std::move(handler));
+        work.start([h, executor] { boost::asio::post(executor, [h] { (*h)(); }); });
+      },
+      boost::asio::use_awaitable);
+}
+
+// A hook that keeps asking to wait is a bug; bound it rather than loop forever.
+constexpr int kMaxAwaitsPerHook = 4;
+
 std::size_t ranCount(const RequestContext& ctx, const Chain& chain) {
   return std::min(ctx.access_ran, chain.size());
 }
@@ -56,6 +76,16 @@ net::Task<void> runAccess(RequestContext& ctx, const Chain& chain, const LlmCall
     Verdict v = p->impl->onAccess(ctx);
     if (v == Verdict::CallLlm)
       v = co_await runHook(ctx, *p, llm, [&ctx, p] { return p->impl->onAccess(ctx); });
+    for (int waits = 0; v == Verdict::Await; ++waits) {
+      std::shared_ptr<Deferred> work = std::move(ctx.deferred);
+      if (!work || waits == kMaxAwaitsPerHook) {
+        ctx.error = ApiError::internal("plugin " + p->name + " made an invalid wait request");
+        v = Verdict::Respond;
+        break;
+      }
+      co_await awaitDeferred(*work);
+      v = p->impl->onAccess(ctx);
+    }
     if (v == Verdict::Respond) {
       if (!ctx.error && !ctx.reply)
         ctx.error =

@@ -27,6 +27,7 @@ namespace aigw::proxy {
 
 struct RequestContext;
 class Balancer;
+class Deferred;
 struct RetryPolicy;
 
 // ai-proxy-advanced's targets as the core's attempt loop sees them (proxy/ai_exchange.hpp):
@@ -158,6 +159,17 @@ struct RequestContext {
   std::size_t access_ran = 0;
   std::optional<LlmRequest> llm_request;
   std::optional<LlmResult> llm_result;
+  // A hook's work on another thread (Verdict::Await; proxy/deferred.hpp).
+  std::shared_ptr<Deferred> deferred;
+  // State a plugin keeps between its hooks for this request (a rate limiter's reservation),
+  // keyed by the plugin object.
+  std::vector<std::pair<const void*, std::shared_ptr<void>>> plugin_state;
+  template <typename T>
+  std::shared_ptr<T> stateOf(const void* owner) const {
+    for (const auto& [who, state] : plugin_state)
+      if (who == owner) return std::static_pointer_cast<T>(state);
+    return nullptr;
+  }
   // Extra access-log fields a plugin's config asked for (Kong's kong.log.set_serialize_value),
   // e.g. {"ai": {"payload": {"original_request": ...}}}; merged into the access-log record.
   nlohmann::json log_fields = nlohmann::json::object();
