@@ -27,6 +27,7 @@
 #include <cmath>
 
 #include "plugins/builtin.hpp"
+#include "plugins/rate_limit_common.hpp"
 #include "plugins/schema_fields.hpp"
 #include "proxy/deferred.hpp"
 #include "proxy/request_context.hpp"
@@ -51,10 +52,6 @@ const Schema& rateLimitSchema() {
     auto provider = record({required(str("name")), limit, window});
     Field providers = recordArray("llm_providers", provider, 32);
     providers.required = true;
-    auto redis = record({str("host", {}, "127.0.0.1"), integer("port", 6379, 1, 65535),
-                         str("username"), secret("password"), integer("database", 0, 0, 1000),
-                         integer("timeout", 2000, 1, 600000), boolean("ssl", false),
-                         boolean("ssl_verify", false), str("server_name")});
     return Schema{
         {providers,
          str("tokens_count_strategy",
@@ -64,7 +61,7 @@ const Schema& rateLimitSchema() {
              {"consumer", "consumer-group", "credential", "ip", "header", "path", "service"},
              "consumer"),
          str("header_name"), str("path"), str("strategy", {"local", "redis"}, "local"),
-         rec("redis", redis), boolean("fault_tolerant", true),
+         rec("redis", limits::redisSchema()), boolean("fault_tolerant", true),
          boolean("hide_client_headers", false), integer("error_code", 429, 0, 999),
          str("error_message", {}, "AI token rate limit exceeded for provider(s): "),
          boolean("error_hide_providers", false), str("namespace"),
@@ -134,24 +131,13 @@ long long estimatePromptTokens(const Json& body) {
   return static_cast<long long>((chars + 3) / 4 + 4 * messages);
 }
 
-// FNV-1a: the same in every process and build (std::hash need not be).
-std::string stableHash(std::string_view s) {
-  std::uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
-  return std::to_string(h);
-}
-
-std::string shortKey(const std::string& value) {
-  if (value.size() <= 128) return value;
-  return "h" + stableHash(value);  // bounded Redis keys
-}
-
 class AiRateLimitingAdvanced : public Plugin {
  public:
   std::vector<ProviderLimits> providers;
   Strategy strategy = Strategy::Total;
   bool sliding = true;
-  std::string identifier = "consumer", header_name, ns;
+  limits::IdentifyBy by;
+  std::string ns;
   std::shared_ptr<const ratelimit::CounterStore> store;
   bool fault_tolerant = true, hide_headers = false, hide_providers = false;
   int error_code = 429;
@@ -186,38 +172,6 @@ class AiRateLimitingAdvanced : public Plugin {
   }
 
  private:
-  // Keyed by names, not ids: ids a decK file leaves out are generated per process, and every
-  // process sharing Redis must count one consumer under one key. A credential is hashed: its
-  // key is a secret and must not be stored in Redis.
-  std::string identify(const proxy::RequestContext& ctx) const {
-    const auto& cfg = *ctx.config;
-    if (identifier == "consumer" && ctx.consumer >= 0) {
-      const auto& c = cfg.consumers[static_cast<std::size_t>(ctx.consumer)];
-      return "consumer:" + (c.username.empty() ? c.id : c.username);
-    }
-    if (identifier == "credential" && ctx.credential >= 0)
-      return "credential:" +
-             stableHash(cfg.keyauth_credentials[static_cast<std::size_t>(ctx.credential)].key);
-    if (identifier == "consumer-group" && ctx.consumer >= 0) {
-      const auto& groups = cfg.consumers[static_cast<std::size_t>(ctx.consumer)].groups;
-      if (!groups.empty())
-        return "group:" + cfg.consumer_groups[static_cast<std::size_t>(groups[0])].name;
-    }
-    if (identifier == "header")
-      if (const std::string* v = http::findHeader(ctx.request.headers, header_name))
-        return "header:" + shortKey(*v);
-    if (identifier == "path") return "path:" + shortKey(ctx.request.path);
-    if (identifier == "service" && ctx.route >= 0) {
-      const int svc = cfg.routes[static_cast<std::size_t>(ctx.route)].service;
-      if (svc >= 0) {
-        const auto& s = cfg.services[static_cast<std::size_t>(svc)];
-        return "service:" + (s.name.empty() ? s.id : s.name);
-      }
-    }
-    // Kong: an identifier that is not there falls back to the client's address.
-    return "ip:" + ctx.request.remote_addr;
-  }
-
   std::shared_ptr<RequestState> prepare(proxy::RequestContext& ctx) const {
     auto st = std::make_shared<RequestState>();
     // The providers the route's proxy plugin may call (it runs after this one).
@@ -225,7 +179,7 @@ class AiRateLimitingAdvanced : public Plugin {
     if (ctx.chain)
       for (const auto* p : *ctx.chain)
         for (auto& name : p->impl->llmProviders()) called.push_back(std::move(name));
-    const std::string who = ns + ":" + identify(ctx);
+    const std::string who = ns + ":" + limits::identify(ctx, by);
     for (const auto& p : providers) {
       if (std::find(called.begin(), called.end(), p.name) == called.end()) continue;
       for (std::size_t i = 0; i < p.limits.size(); ++i) {
@@ -356,9 +310,10 @@ std::shared_ptr<const Plugin> createRateLimit(const Json& cfg, const std::string
                      : strategy == "cost"              ? Strategy::Cost
                                                        : Strategy::Total;
   plugin->sliding = cfg.value("window_type", "sliding") == "sliding";
-  plugin->identifier = cfg.value("identifier", "consumer");
-  plugin->header_name = cfg.value("header_name", "");
-  if (plugin->identifier == "header" && plugin->header_name.empty())
+  plugin->by.by = cfg.value("identifier", "consumer");
+  plugin->by.header_name = cfg.value("header_name", "");
+  plugin->by.path = cfg.value("path", "");
+  if (plugin->by.by == "header" && plugin->by.header_name.empty())
     errors.add(config::joinPath(path, "header_name"), "required when identifier is header");
   plugin->fault_tolerant = cfg.value("fault_tolerant", true);
   plugin->hide_headers = cfg.value("hide_client_headers", false);
@@ -369,21 +324,12 @@ std::shared_ptr<const Plugin> createRateLimit(const Json& cfg, const std::string
   // Counters of the same plugin in several processes must meet under the same keys: the
   // default namespace comes from where the plugin is and what it says, not from chance.
   plugin->ns = cfg.value("namespace", "");
-  if (plugin->ns.empty()) plugin->ns = stableHash(path + cfg.dump());
+  if (plugin->ns.empty()) plugin->ns = limits::stableHash(path + cfg.dump());
   plugin->ns = "aigw:ai-rl:" + plugin->ns;
   if (cfg.value("strategy", "local") == "redis") {
-    const Json r = cfg.value("redis", Json::object());
-    if (r.value("ssl", false))
-      errors.add(config::joinPath(config::joinPath(path, "redis"), "ssl"),
-                 "TLS to Redis needs hiredis 1.0 or later; this build's hiredis has none");
-    ratelimit::RedisOptions o;
-    o.host = r.value("host", "127.0.0.1");
-    o.port = r.value("port", 6379);
-    o.username = r.value("username", "");
-    o.password = r.value("password", "");
-    o.database = r.value("database", 0);
-    o.timeout_ms = r.value("timeout", 2000);
-    if (errors.list().size() == errors_before) plugin->store = ratelimit::makeRedisStore(o);
+    auto options = limits::redisOptions(cfg, path, errors);
+    if (options && errors.list().size() == errors_before)
+      plugin->store = ratelimit::makeRedisStore(std::move(*options));
   } else {
     plugin->store = ratelimit::makeLocalStore();
   }

@@ -8,6 +8,7 @@ namespace aigw::plugins {
 const PluginSpec& aiProxySpec();
 const PluginSpec& aiProxyAdvancedSpec();
 const PluginSpec& aiRateLimitingAdvancedSpec();
+const PluginSpec& rateLimitingSpec();
 const PluginSpec& aiPromptDecoratorSpec();
 const PluginSpec& aiPromptGuardSpec();
 const PluginSpec& aiPromptTemplateSpec();

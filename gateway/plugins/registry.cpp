@@ -8,6 +8,7 @@ namespace aigw::plugins {
 namespace {
 const PluginSpec& (*const kPlugins[])() = {
     keyAuthSpec,                 // 1250
+    rateLimitingSpec,            // 910
     aiRateLimitingAdvancedSpec,  // 905
     aiRequestTransformerSpec,    // 777
     aiPromptTemplateSpec,        // 773

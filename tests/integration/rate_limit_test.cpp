@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "integration/gateway_harness.hpp"
+#include "integration/redis_server.hpp"
 
 using namespace aigw::test;
 using Json = nlohmann::json;
@@ -47,29 +48,6 @@ constexpr double kEstimate = 6;
 httplib::Headers as(const std::string& key) {
   return {{"apikey", key}};
 }
-
-// A redis-server of the test's own on a reserved loopback port.
-class Redis {
- public:
-  Redis() { start(); }
-  void start() {
-    process_ = std::make_unique<Process>(
-        std::vector<std::string>{"redis-server", "--port", std::to_string(port_.port()), "--bind",
-                                 "127.0.0.1", "--save", "", "--appendonly", "no"});
-    if (!waitForPort(port_.port(), 10000, process_.get()))
-      throw std::runtime_error("redis-server did not start (apt install redis-server): " +
-                               process_->log());
-  }
-  void kill() {
-    process_->signal(SIGKILL);
-    process_->wait(10000);
-  }
-  int port() const { return port_.port(); }
-
- private:
-  ReservedPort port_;
-  std::unique_ptr<Process> process_;
-};
 
 }  // namespace
 
