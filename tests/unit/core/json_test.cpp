@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "core/api_error.hpp"
 #include "core/json.hpp"
@@ -40,4 +42,63 @@ TEST_CASE("ApiError renders OpenAI's error shape") {
   CHECK(
       e.toJson() ==
       R"({"error":{"code":null,"message":"cannot use own model - must be: gpt-4o","param":"model","type":"invalid_request_error"}})");
+}
+
+TEST_CASE("isObject agrees with nlohmann's accept() on objects, without its lexer for ASCII") {
+  const std::vector<std::string> cases = {
+      R"({})",
+      R"( { } )",
+      R"({"a":1})",
+      R"({"a":-0.5e+10,"b":[1,2,{"c":null}],"d":true})",
+      R"({"id":"chatcmpl-1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"Hello"},"logprobs":null,"finish_reason":null}]})",
+      R"({"s":"esc \" \\ \/ \b \f \n \r \t \u00e9 \uD83D\uDE00"})",
+      R"({"s":"caf\u00e9","t":"café"})",
+      R"({"a":01})",
+      R"({"a":1.})",
+      R"({"a":.5})",
+      R"({"a":1e})",
+      R"({"a":-})",
+      R"({"a":+1})",
+      R"({"a":tru})",
+      R"({"a":truex})",
+      R"({"a":nul})",
+      R"({"a" 1})",
+      R"({"a":1,})",
+      R"({,})",
+      R"({"a":[1,]})",
+      R"({"a":[1 2]})",
+      R"({"a":"\x"})",
+      R"({"a":"\u12g4"})",
+      "{\"a\":\"\x01\"}",
+      R"({"a":1}x)",
+      R"({"a":1} {"b":2})",
+      R"({"a":1)",
+      R"({"a":"unterminated)",
+      R"({1:2})",
+      "{\"a\":\"\xff\"}",
+      "{\"a\":\"\xc3\xa9\"}",
+      R"({"a":[[[[]]]]})",
+      R"(not json)",
+      R"([1,2])",
+      R"("string")",
+      "",
+      "   ",
+      R"({"a":1e5,"b":-0,"c":0.0e-0,"d":123456789012345678901234567890})"};
+  for (const auto& text : cases) {
+    const auto first = text.find_first_not_of(" \t\r\n");
+    const bool expected =
+        first != std::string::npos && text[first] == '{' && nlohmann::json::accept(text);
+    CHECK_MESSAGE(aigw::json::isObject(text) == expected, text);
+  }
+  // Nesting is bounded as parse() bounds it.
+  std::string deep = "{\"a\":";
+  for (int i = 0; i < 200; ++i) deep += "[";
+  for (int i = 0; i < 200; ++i) deep += "]";
+  deep += "}";
+  CHECK_FALSE(aigw::json::isObject(deep));
+  std::string ok = "{\"a\":";
+  for (int i = 0; i < 100; ++i) ok += "[";
+  for (int i = 0; i < 100; ++i) ok += "]";
+  ok += "}";
+  CHECK(aigw::json::isObject(ok));
 }
