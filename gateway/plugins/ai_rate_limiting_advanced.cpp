@@ -326,13 +326,8 @@ std::shared_ptr<const Plugin> createRateLimit(const Json& cfg, const std::string
   plugin->ns = cfg.value("namespace", "");
   if (plugin->ns.empty()) plugin->ns = limits::stableHash(path + cfg.dump());
   plugin->ns = "aigw:ai-rl:" + plugin->ns;
-  if (cfg.value("strategy", "local") == "redis") {
-    auto options = limits::redisOptions(cfg, path, errors);
-    if (options && errors.list().size() == errors_before)
-      plugin->store = ratelimit::makeRedisStore(std::move(*options));
-  } else {
-    plugin->store = ratelimit::makeLocalStore();
-  }
+  plugin->store = limits::makeStore(cfg.value("strategy", "local") == "redis", cfg, path, errors,
+                                    errors_before);
   if (errors.list().size() != errors_before) return nullptr;
   return plugin;
 }

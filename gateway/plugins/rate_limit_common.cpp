@@ -17,6 +17,16 @@ std::shared_ptr<const config::Schema> redisSchema() {
   return schema;
 }
 
+std::shared_ptr<const ratelimit::CounterStore> makeStore(bool redis, const nlohmann::json& cfg,
+                                                         const std::string& path,
+                                                         config::ConfigErrors& errors,
+                                                         std::size_t errors_before) {
+  if (!redis) return ratelimit::makeLocalStore();
+  auto options = redisOptions(cfg, path, errors);
+  if (!options || errors.list().size() != errors_before) return nullptr;
+  return ratelimit::makeRedisStore(std::move(*options));
+}
+
 std::optional<ratelimit::RedisOptions> redisOptions(const nlohmann::json& cfg,
                                                     const std::string& path,
                                                     config::ConfigErrors& errors) {

@@ -30,6 +30,14 @@ std::optional<ratelimit::RedisOptions> redisOptions(const nlohmann::json& cfg,
                                                     const std::string& path,
                                                     config::ConfigErrors& errors);
 
+// The counters a plugin uses: Redis (`redis` = true, from its `redis` block) or this process's
+// memory. Null when the redis block has errors, or when errors were reported since
+// `errors_before` (a plugin that will not be created needs no connection).
+std::shared_ptr<const ratelimit::CounterStore> makeStore(bool redis, const nlohmann::json& cfg,
+                                                         const std::string& path,
+                                                         config::ConfigErrors& errors,
+                                                         std::size_t errors_before);
+
 // FNV-1a: the same in every process and build (std::hash need not be).
 std::string stableHash(std::string_view s);
 // `value`, or its hash when longer than 128 bytes (bounded Redis keys).

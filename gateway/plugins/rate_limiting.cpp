@@ -234,12 +234,8 @@ std::shared_ptr<const Plugin> createRateLimiting(const Json& cfg, const std::str
     errors.add(config::joinPath(path, "policy"),
                "cluster keeps counters in Kong's database, which aigw does not have; use local "
                "or redis");
-  } else if (policy == "redis") {
-    auto options = limits::redisOptions(cfg, path, errors);
-    if (options && errors.list().size() == errors_before)
-      plugin->store = ratelimit::makeRedisStore(std::move(*options));
   } else {
-    plugin->store = ratelimit::makeLocalStore();
+    plugin->store = limits::makeStore(policy == "redis", cfg, path, errors, errors_before);
   }
   if (errors.list().size() != errors_before) return nullptr;
   return plugin;
