@@ -209,26 +209,24 @@ net::Task<void> ProxyHandler::stream(RequestContext& ctx, net::Exchange& exchang
     relay->close();
     finish(ctx, chain, 200);
   };
-  if (!co_await exchange.startStream(200, headers, "text/event-stream")) {
+  // The first chunk is at hand (the attempt waited for it): it leaves with the head, and the
+  // end of the stream with its last events.
+  bool written = co_await exchange.startStream(200, headers, "text/event-stream", relay->pending(),
+                                               relay->ended());
+  relay->pending().clear();
+  ctx.first_byte_ms = msSince(ctx.started);
+  while (written && !relay->ended()) {
+    co_await relay->pump();
+    if (relay->pending().empty() && !relay->ended()) continue;
+    written = co_await exchange.writeStream(relay->pending(), relay->ended());
+    relay->pending().clear();
+  }
+  if (!written) {
     gone();
     co_return;
   }
-  for (;;) {
-    if (!relay->pending().empty()) {
-      const bool written = co_await exchange.writeStream(relay->pending());
-      relay->pending().clear();
-      if (ctx.first_byte_ms < 0) ctx.first_byte_ms = msSince(ctx.started);
-      if (!written) {
-        gone();
-        co_return;
-      }
-    }
-    if (relay->ended()) break;
-    co_await relay->pump();
-  }
   if (!relay->failure().empty()) ctx.outcome = relay->failure();
   ctx.usage = relay->usage();
-  if (!co_await exchange.endStream()) ctx.outcome = "client disconnected";
   finish(ctx, chain, 200);
 }
 

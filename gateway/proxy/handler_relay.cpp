@@ -100,6 +100,8 @@ net::Task<void> ProxyHandler::relay(RequestContext& ctx, net::Exchange& exchange
   while (true) {
     chunk.clear();
     if (!co_await up->read(chunk)) break;
+    if (watching && !framer->feed(chunk, on_event)) watching = false;
+    if (up->exhausted()) break;  // the last piece leaves with the end of the response, below
     if (!co_await exchange.writeStream(chunk)) {
       ctx.outcome = "client disconnected";
       ctx.usage = watcher.usage();
@@ -107,7 +109,6 @@ net::Task<void> ProxyHandler::relay(RequestContext& ctx, net::Exchange& exchange
       co_return;
     }
     if (ctx.first_byte_ms < 0) ctx.first_byte_ms = msSince(ctx.started);
-    if (watching && !framer->feed(chunk, on_event)) watching = false;
   }
   if (watching && up->error().kind == UpstreamFailure::None) watching = !!framer->finish(on_event);
   std::string broken;
@@ -118,19 +119,20 @@ net::Task<void> ProxyHandler::relay(RequestContext& ctx, net::Exchange& exchange
              " stream ended before its end marker; the answer is incomplete";
   ctx.usage = watcher.usage();
   up.reset();
-  bool ok = true;
   if (!broken.empty()) {
     ctx.outcome = broken;
     const std::string event = formats::relayErrorEvent(ai.call.native, broken);
     if (event.empty()) {
       // No error event this client could read: the response ends without its last chunk.
       exchange.closeAfter();
+      if (!co_await exchange.writeStream(chunk)) ctx.outcome = "client disconnected";
       finish(ctx, chain, status);
       co_return;
     }
-    ok = co_await exchange.writeStream(event);
+    chunk += event;
   }
-  if (!ok || !co_await exchange.endStream()) ctx.outcome = "client disconnected";
+  if (!co_await exchange.writeStream(chunk, true)) ctx.outcome = "client disconnected";
+  if (ctx.first_byte_ms < 0) ctx.first_byte_ms = msSince(ctx.started);
   finish(ctx, chain, status);
 }
 

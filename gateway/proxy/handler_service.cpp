@@ -103,7 +103,9 @@ net::Task<std::optional<ApiError>> ProxyHandler::proxyService(
     if (!co_await up->read(piece)) break;
     if (ctx.first_byte_ms < 0)
       ctx.first_byte_ms = msBetween(ctx.started, std::chrono::steady_clock::now());
-    if (!co_await exchange.writeStream(piece)) {
+    // The last piece of a clean body carries the end of the response.
+    const bool last = up->exhausted() && up->error().kind == UpstreamFailure::None;
+    if (!co_await exchange.writeStream(piece, last)) {
       client_gone = true;
       break;
     }

@@ -61,6 +61,9 @@ class UpstreamResponse {
   // of the body or on failure; error().kind tells which (None = clean end).
   virtual net::Task<bool> read(std::string& out) = 0;
   virtual const UpstreamError& error() const = 0;
+  // True once the next read() would return false without waiting (the body has ended or
+  // failed): the caller can send the last piece together with the end of its own response.
+  virtual bool exhausted() const { return false; }
 
   // First header with this (case-insensitive) name, or empty.
   std::string header(std::string_view name) const;

@@ -44,6 +44,7 @@ class SyncResponse {
   const proxy::Headers& headers() const { return r_->headers(); }
   std::string header(std::string_view name) const { return r_->header(name); }
   const proxy::UpstreamError& error() const { return r_->error(); }
+  bool exhausted() const { return r_->exhausted(); }
   bool read(std::string& out) { return runTask(ioc_, r_->read(out)); }
   bool readAll(std::string& out, std::size_t limit) {
     return runTask(ioc_, r_->readAll(out, limit));

@@ -475,42 +475,55 @@ void Exchange::abort() {
   conn_.abort();
 }
 
+namespace {
+
+void appendChunk(std::string& out, std::string_view data, bool last) {
+  if (!data.empty()) {
+    char size_line[24];
+    const int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", data.size());
+    out.append(size_line, static_cast<std::size_t>(n));
+    out += data;
+    out += "\r\n";
+  }
+  if (last) out += "0\r\n\r\n";
+}
+
+}  // namespace
+
 Task<bool> Exchange::startStream(int status, const http::Headers& headers,
-                                 std::string_view content_type) {
+                                 std::string_view content_type, std::string_view first, bool last) {
   responded_ = true;
-  streaming_ = true;
-  std::string& head = conn_.scratch();
-  appendHead(head, status, headers, content_type);
+  streaming_ = !last;
+  std::string& out = conn_.scratch();
+  appendHead(out, status, headers, content_type);
   // HTTP/1.0 has no chunked coding: the end of the stream is the end of the connection.
   if (conn_.http10()) {
     close_after_ = true;
-    head += "Connection: close\r\n\r\n";
+    out += "Connection: close\r\n\r\n";
+    out += first;
   } else {
-    head += "Transfer-Encoding: chunked\r\n";
-    if (close_after_) head += "Connection: close\r\n";
-    head += "\r\n";
+    out += "Transfer-Encoding: chunked\r\n";
+    if (close_after_) out += "Connection: close\r\n";
+    out += "\r\n";
+    appendChunk(out, first, last);
   }
-  co_return co_await conn_.write(head, {});
+  co_return co_await conn_.write(out, {});
 }
 
-Task<bool> Exchange::writeStream(std::string_view data) {
-  if (data.empty()) co_return true;
-  if (conn_.http10()) co_return co_await conn_.write(data, {});
-  char size_line[24];
-  const int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", data.size());
-  std::string& chunk = conn_.scratch();
-  chunk.assign(size_line, static_cast<std::size_t>(n));
+Task<bool> Exchange::writeStream(std::string_view data, bool last) {
+  if (!streaming_) co_return true;
+  if (last) streaming_ = false;
+  if (conn_.http10()) co_return data.empty() || co_await conn_.write(data, {});
+  if (data.empty() && !last) co_return true;
   // The data is copied behind its size line (one write, one segment); streams' pieces are small.
-  chunk += data;
-  chunk += "\r\n";
-  co_return co_await conn_.write(chunk, {});
+  std::string& out = conn_.scratch();
+  out.clear();
+  appendChunk(out, data, last);
+  co_return co_await conn_.write(out, {});
 }
 
 Task<bool> Exchange::endStream() {
-  streaming_ = false;
-  if (conn_.http10()) co_return true;
-  static constexpr std::string_view kLast = "0\r\n\r\n";
-  co_return co_await conn_.write(kLast, {});
+  co_return co_await writeStream({}, true);
 }
 
 // --- HttpServer

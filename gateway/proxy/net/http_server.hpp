@@ -76,9 +76,12 @@ class Exchange {
   Task<bool> respond(int status, const http::Headers& headers, std::string_view body,
                      std::string_view content_type = "application/json");
   // A streamed response (chunked on HTTP/1.1): head, then pieces as they come, then the end.
-  // Each returns false once the client has gone.
-  Task<bool> startStream(int status, const http::Headers& headers, std::string_view content_type);
-  Task<bool> writeStream(std::string_view data);
+  // Each returns false once the client has gone. A piece already at hand leaves with the head
+  // (`first`), and the end with the last piece (`last`): a short stream is one or two writes.
+  Task<bool> startStream(int status, const http::Headers& headers, std::string_view content_type,
+                         std::string_view first = {}, bool last = false);
+  Task<bool> writeStream(std::string_view data, bool last = false);
+  // The same as writeStream({}, true); nothing once the stream has ended.
   Task<bool> endStream();
 
   // Ends the connection at once, e.g. when a streamed body cannot be completed: the client

@@ -327,6 +327,7 @@ class Response : public UpstreamResponse {
   int status() const override { return status_; }
   const Headers& headers() const override { return headers_; }
   const UpstreamError& error() const override { return error_; }
+  bool exhausted() const override { return !conn_; }
 
   net::Task<bool> read(std::string& out) override {
     if (!conn_) co_return false;
@@ -347,6 +348,7 @@ class Response : public UpstreamResponse {
       body.size = kPiece;
       error_code ec;
       co_await conn_->readSome(*parser_, ec);
+      if (!ec) drainBuffered(ec);
       if (ec == bhttp::error::need_buffer) ec = {};
       const std::size_t n = kPiece - body.size;
       out.append(piece_.get(), n);
@@ -375,6 +377,22 @@ class Response : public UpstreamResponse {
   }
 
  private:
+  // Beast's read_some stops after one chunk of a chunked body. The chunks already received are
+  // parsed here too, without waiting for more, so a stream's events that arrived together
+  // leave in one write instead of one write each.
+  void drainBuffered(error_code& ec) {
+    auto& body = parser_->get().body();
+    while (!parser_->is_done() && body.size > 0 && conn_->buffer.size() > 0) {
+      const std::size_t used = parser_->put(conn_->buffer.data(), ec);
+      conn_->buffer.consume(used);
+      if (ec == bhttp::error::need_more) {
+        ec = {};
+        return;
+      }
+      if (ec || used == 0) return;
+    }
+  }
+
   void fail(UpstreamFailure kind, std::string message) {
     error_ = makeError(kind, std::move(message));
     conn_.reset();  // closes the socket: nothing more can be read or reused
