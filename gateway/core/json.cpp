@@ -42,19 +42,18 @@ bool parse(std::string_view text, nlohmann::json& out, std::string* error) {
 
 namespace {
 
-// A structural check of RFC 8259 JSON that builds nothing and converts no number: each stream
-// event passes through here, and nlohmann's accept() lexes numbers with strtod. Only ASCII is
-// judged; a string with other bytes is "unsure" and left to nlohmann (it checks UTF-8).
+// A check of RFC 8259 JSON that builds nothing and converts no number: answers and stream
+// events pass through here, and nlohmann's accept() lexes numbers with strtod. Strings must be
+// well-formed UTF-8 (as nlohmann requires: no overlong forms, no surrogates, <= U+10FFFF).
 class QuickValidator {
  public:
-  enum class Verdict { Valid, Invalid, Unsure };
   explicit QuickValidator(std::string_view text) : p_(text.data()), end_(p_ + text.size()) {}
 
-  Verdict run() {
+  bool valid() {
     skipSpace();
-    if (!value(0)) return unsure_ ? Verdict::Unsure : Verdict::Invalid;
+    if (!value(0)) return false;
     skipSpace();
-    return p_ == end_ ? Verdict::Valid : Verdict::Invalid;
+    return p_ == end_;
   }
 
  private:
@@ -81,19 +80,54 @@ class QuickValidator {
       if (c == '"') return true;
       if (c < 0x20) return false;
       if (c >= 0x80) {
-        unsure_ = true;
-        return false;
+        if (!utf8Tail(c)) return false;
+        continue;
       }
       if (c != '\\') continue;
       if (p_ == end_) return false;
       const char e = *p_++;
       if (e == 'u') {
-        for (int i = 0; i < 4; ++i)
-          if (p_ == end_ || !hex(*p_++)) return false;
+        // A surrogate escape must come as a high-low pair (nlohmann refuses a lone one).
+        const int unit = hex4();
+        if (unit < 0 || (unit >= 0xDC00 && unit <= 0xDFFF)) return false;
+        if (unit >= 0xD800 && unit <= 0xDBFF) {
+          if (!take('\\') || !take('u')) return false;
+          const int low = hex4();
+          if (low < 0xDC00 || low > 0xDFFF) return false;
+        }
       } else if (std::string_view("\"\\/bfnrt").find(e) == std::string_view::npos) {
         return false;
       }
     }
+    return false;
+  }
+  // Four hex digits as a number, or -1.
+  int hex4() {
+    int v = 0;
+    for (int i = 0; i < 4; ++i) {
+      if (p_ == end_ || !hex(*p_)) return -1;
+      const char c = *p_++;
+      v = v * 16 + (digit(c) ? c - '0' : (c | 0x20) - 'a' + 10);
+    }
+    return v;
+  }
+  // The rest of a multi-byte UTF-8 sequence whose lead byte was `lead` (Unicode 15, table 3-7).
+  bool utf8Tail(unsigned char lead) {
+    auto in = [&](unsigned char lo, unsigned char hi) {
+      if (p_ == end_) return false;
+      const auto b = static_cast<unsigned char>(*p_);
+      if (b < lo || b > hi) return false;
+      ++p_;
+      return true;
+    };
+    if (lead >= 0xC2 && lead <= 0xDF) return in(0x80, 0xBF);
+    if (lead == 0xE0) return in(0xA0, 0xBF) && in(0x80, 0xBF);
+    if ((lead >= 0xE1 && lead <= 0xEC) || lead == 0xEE || lead == 0xEF)
+      return in(0x80, 0xBF) && in(0x80, 0xBF);
+    if (lead == 0xED) return in(0x80, 0x9F) && in(0x80, 0xBF);
+    if (lead == 0xF0) return in(0x90, 0xBF) && in(0x80, 0xBF) && in(0x80, 0xBF);
+    if (lead >= 0xF1 && lead <= 0xF3) return in(0x80, 0xBF) && in(0x80, 0xBF) && in(0x80, 0xBF);
+    if (lead == 0xF4) return in(0x80, 0x8F) && in(0x80, 0xBF) && in(0x80, 0xBF);
     return false;
   }
   bool number() {
@@ -161,7 +195,6 @@ class QuickValidator {
 
   const char* p_;
   const char* end_;
-  bool unsure_ = false;
 };
 
 }  // namespace
@@ -169,15 +202,7 @@ class QuickValidator {
 bool isObject(std::string_view text) {
   const auto first = text.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos || text[first] != '{') return false;
-  switch (QuickValidator(text).run()) {
-    case QuickValidator::Verdict::Valid:
-      return true;
-    case QuickValidator::Verdict::Invalid:
-      return false;
-    case QuickValidator::Verdict::Unsure:
-      break;
-  }
-  return nestingDepth(text) <= kMaxDepth && nlohmann::json::accept(text);
+  return QuickValidator(text).valid();
 }
 
 std::string dump(const nlohmann::json& value) {

@@ -1,6 +1,9 @@
 #include "core/json_splice.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 namespace aigw::json {
@@ -61,11 +64,6 @@ class Scanner {
   std::string_view t_;
 };
 
-struct Member {
-  std::string key;
-  std::size_t value_begin, value_end;
-};
-
 std::string decodeKey(std::string_view token) {
   if (token.find('\\') == std::string_view::npos)
     return std::string(token.substr(1, token.size() - 2));
@@ -73,42 +71,67 @@ std::string decodeKey(std::string_view token) {
   return parsed.is_string() ? parsed.get<std::string>() : std::string();
 }
 
-}  // namespace
-
-std::optional<std::string> spliceMembers(std::string_view text,
-                                         const std::vector<MemberEdit>& edits) {
+// The members and the position of the closing brace.
+bool splitObject(std::string_view text, std::vector<MemberText>& members, std::size_t& close) {
   Scanner s(text);
   s.ws();
-  if (!s.at('{')) return std::nullopt;
+  if (!s.at('{')) return false;
   ++s.pos;
-  std::vector<Member> members;
-  std::size_t close = std::string_view::npos;
   while (true) {
     s.ws();
-    if (s.at('}')) {
-      close = s.pos;
-      break;
-    }
+    if (s.at('}')) break;
     const std::size_t key_begin = s.pos;
-    if (!s.string()) return std::nullopt;
-    Member m{decodeKey(text.substr(key_begin, s.pos - key_begin)), 0, 0};
+    if (!s.string()) return false;
+    MemberText m{decodeKey(text.substr(key_begin, s.pos - key_begin)), {}};
     s.ws();
-    if (!s.at(':')) return std::nullopt;
+    if (!s.at(':')) return false;
     ++s.pos;
     s.ws();
-    m.value_begin = s.pos;
-    if (!s.value()) return std::nullopt;
-    m.value_end = s.pos;
+    const std::size_t value_begin = s.pos;
+    if (!s.value()) return false;
+    m.value = text.substr(value_begin, s.pos - value_begin);
     members.push_back(std::move(m));
     s.ws();
     if (s.at(',')) {
       ++s.pos;
       continue;
     }
-    if (!s.at('}')) return std::nullopt;
-    close = s.pos;
+    if (!s.at('}')) return false;
     break;
   }
+  close = s.pos;
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::vector<MemberText>> objectMembers(std::string_view text) {
+  std::vector<MemberText> members;
+  std::size_t close = 0;
+  if (!splitObject(text, members, close)) return std::nullopt;
+  return members;
+}
+
+std::optional<long long> integerValue(std::string_view value) {
+  if (value.empty() || !(value[0] == '-' || (value[0] >= '0' && value[0] <= '9')))
+    return std::nullopt;
+  long long v = 0;
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+  if (ec == std::errc() && end == value.data() + value.size()) return v;
+  // 12.0, 1e3, or out of range: what a double says, truncated.
+  const std::string copy(value);
+  char* stop = nullptr;
+  const double d = std::strtod(copy.c_str(), &stop);
+  if (stop != copy.c_str() + copy.size() || !std::isfinite(d)) return std::nullopt;
+  if (d >= 9.2e18 || d <= -9.2e18) return std::nullopt;
+  return static_cast<long long>(d);
+}
+
+std::optional<std::string> spliceMembers(std::string_view text,
+                                         const std::vector<MemberEdit>& edits) {
+  std::vector<MemberText> members;
+  std::size_t close = 0;
+  if (!splitObject(text, members, close)) return std::nullopt;
 
   // Replacements in place (by position, applied back to front), appends before the brace.
   struct Replace {
@@ -119,14 +142,13 @@ std::optional<std::string> spliceMembers(std::string_view text,
   std::string appended;
   bool any_member = !members.empty();
   for (const auto& e : edits) {
-    const Member* found = nullptr;
+    const MemberText* found = nullptr;
     for (const auto& m : members)
       if (m.key == e.key) found = &m;  // the last duplicate is the one parsers keep
     if (found) {
-      const std::string_view current =
-          text.substr(found->value_begin, found->value_end - found->value_begin);
-      if (e.fill_only && current != "null") continue;
-      replaces.push_back({found->value_begin, found->value_end, &e.value});
+      if (e.fill_only && found->value != "null") continue;
+      const auto begin = static_cast<std::size_t>(found->value.data() - text.data());
+      replaces.push_back({begin, begin + found->value.size(), &e.value});
       continue;
     }
     if (any_member) appended += ',';

@@ -23,4 +23,18 @@ struct MemberEdit {
 std::optional<std::string> spliceMembers(std::string_view text,
                                          const std::vector<MemberEdit>& edits);
 
+// One top-level member of an object's text: its key (unescaped) and its value's text.
+struct MemberText {
+  std::string key;
+  std::string_view value;
+};
+// The members of `text`, one JSON object, in order (duplicates included: the last one is the
+// one parsers keep); nullopt when it is not an object. Values are split, not validated: check
+// the text first (isObject) when it is untrusted.
+std::optional<std::vector<MemberText>> objectMembers(std::string_view text);
+
+// The integer a member's value text spells (a JSON number; a fraction is truncated, as
+// nlohmann's get<long long> does), or nullopt for any other value.
+std::optional<long long> integerValue(std::string_view value);
+
 }  // namespace aigw::json

@@ -341,6 +341,10 @@ Verdict AiProxy::onAccess(proxy::RequestContext& ctx) const {
       call.client_content_type = *ct;
     if (const std::string* accept = http::findHeader(req.headers, "accept"))
       call.client_accept = *accept;
+  } else if (format == &formats::openaiChat() && !ctx.body_edited) {
+    // The body is the client's OpenAI text as parsed: an OpenAI-compatible upstream gets it
+    // with byte splices instead of a re-serialised copy.
+    call.raw_body = ctx.rawBody();
   }
   if (auth.param_location == "body" && !auth.param_name.empty() &&
       !(auth.allow_override && ctx.body.contains(auth.param_name))) {

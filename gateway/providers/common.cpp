@@ -167,6 +167,39 @@ Usage usageFromOpenAI(const nlohmann::json& usage) {
   return u;
 }
 
+std::optional<Usage> usageFromOpenAIText(std::string_view text) {
+  const auto members = json::objectMembers(text);
+  if (!members) return std::nullopt;
+  Usage u;
+  auto num = [](std::string_view value, long long& into) {
+    if (auto v = json::integerValue(value)) into = *v;
+  };
+  // Each member in order: a repeated key ends as its last value, as a parser would keep it.
+  for (const auto& m : *members) {
+    if (m.key == "prompt_tokens") {
+      u.prompt_tokens = -1;
+      num(m.value, u.prompt_tokens);
+    } else if (m.key == "completion_tokens") {
+      u.completion_tokens = -1;
+      num(m.value, u.completion_tokens);
+    } else if (m.key == "prompt_tokens_details" || m.key == "completion_tokens_details") {
+      const bool prompt = m.key == "prompt_tokens_details";
+      if (prompt)
+        u.cached_tokens = u.cache_write_tokens = -1;
+      else
+        u.reasoning_tokens = -1;
+      const auto details = json::objectMembers(m.value);
+      if (!details) continue;
+      for (const auto& d : *details) {
+        if (prompt && d.key == "cached_tokens") num(d.value, u.cached_tokens);
+        if (prompt && d.key == "cache_write_tokens") num(d.value, u.cache_write_tokens);
+        if (!prompt && d.key == "reasoning_tokens") num(d.value, u.reasoning_tokens);
+      }
+    }
+  }
+  return u;
+}
+
 std::optional<double> usageCost(const Usage& usage, const ModelOptions& o) {
   if (!o.input_cost && !o.output_cost && !o.cache_read_cost && !o.cache_write_cost)
     return std::nullopt;

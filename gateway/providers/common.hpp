@@ -62,6 +62,9 @@ Result<nlohmann::json, ApiError> parseUpstreamJson(std::string_view body,
 nlohmann::json usageJson(const Usage& usage);
 // Reads OpenAI's usage object (counts and details) into a Usage.
 Usage usageFromOpenAI(const nlohmann::json& usage);
+// The same from the usage object's text, without building it (answers passed through); none
+// when the text is not an object. The text must be valid JSON (checked by the caller).
+std::optional<Usage> usageFromOpenAIText(std::string_view usage);
 // What a call cost from the configured prices (per 1M tokens), or none when no price is set.
 // Cached prompt tokens are priced at cache_read_cost / cache_write_cost where those are set.
 std::optional<double> usageCost(const Usage& usage, const ModelOptions& options);

@@ -1,6 +1,7 @@
 #include "providers/openai_compat.hpp"
 
 #include "core/json.hpp"
+#include "core/json_splice.hpp"
 #include "providers/common.hpp"
 
 namespace aigw::providers {
@@ -44,6 +45,60 @@ void OpenAICompatProvider::checkTarget(
   }
 }
 
+namespace {
+
+// The client's own body with the gateway's few changes spliced in (model, configured options,
+// stream, stream_options.include_usage, a body credential): the same JSON the document path
+// below would send, without copying the document and serialising it again, and with the
+// client's key order, number spelling and unknown fields kept as written.
+std::optional<std::string> splicedBody(const ProxyCall& call, const Target& target,
+                                       bool request_stream_usage) {
+  // What the text says now (the last of duplicate members, as parsers keep it). The text, not
+  // call.body, is what gets edited: ai-proxy-advanced sets its target's model in the document.
+  const auto members = json::objectMembers(call.raw_body);
+  if (!members) return std::nullopt;
+  auto current = [&](std::string_view key) -> std::optional<std::string_view> {
+    std::optional<std::string_view> found;
+    for (const auto& m : *members)
+      if (m.key == key) found = m.value;
+    return found;
+  };
+  std::vector<json::MemberEdit> edits;
+  std::string model = json::dump(nlohmann::json(call.model));
+  if (current("model") != std::string_view(model)) edits.push_back({"model", std::move(model)});
+  if (call.route_type != RouteType::Embeddings) {
+    const ModelOptions& o = target.options;
+    auto fill = [&](const char* key, const auto& value) {
+      if (value) edits.push_back({key, json::dump(nlohmann::json(*value)), true});
+    };
+    fill("max_tokens", o.max_tokens);
+    fill("temperature", o.temperature);
+    fill("top_p", o.top_p);
+    const std::string_view stream = call.stream ? "true" : "false";
+    if (current("stream") != stream) edits.push_back({"stream", std::string(stream)});
+    if (call.stream && request_stream_usage) {
+      const auto so = current("stream_options");
+      if (!so || so->empty() || so->front() != '{') {
+        edits.push_back({"stream_options", R"({"include_usage":true})"});
+      } else {
+        nlohmann::json options;
+        if (!json::parse(*so, options)) return std::nullopt;
+        if (options.value("include_usage", nlohmann::json()) != true) {
+          options["include_usage"] = true;
+          edits.push_back({"stream_options", json::dump(options)});
+        }
+      }
+    }
+  }
+  if (!call.body_auth_name.empty())
+    edits.push_back({std::string(call.body_auth_name),
+                     json::dump(nlohmann::json(std::string(call.body_auth_value)))});
+  if (edits.empty()) return std::string(call.raw_body);
+  return json::spliceMembers(call.raw_body, edits);
+}
+
+}  // namespace
+
 Result<http::UpstreamRequest, ApiError> OpenAICompatProvider::buildRequest(
     const ProxyCall& call, const Target& target) const {
   http::UpstreamRequest req;
@@ -59,6 +114,13 @@ Result<http::UpstreamRequest, ApiError> OpenAICompatProvider::buildRequest(
     req.url = resolveUrl(target, spec_.responses_url(target), call);
     req.body = nativeBody(call, target, &kKeys);
     return req;
+  }
+  // The client's text, when it is exactly what call.body holds (nothing rewrote it).
+  if (!call.raw_body.empty() && call.body && call.body->is_object()) {
+    if (auto spliced = splicedBody(call, target, spec_.request_stream_usage)) {
+      req.body = std::move(*spliced);
+      return req;
+    }
   }
   nlohmann::json body = *call.body;
   body["model"] = call.model;
@@ -77,79 +139,37 @@ Result<http::UpstreamRequest, ApiError> OpenAICompatProvider::buildRequest(
 
 namespace {
 
-// Reads only what the gateway needs from an OpenAI-shaped answer that goes back byte for
-// byte: which top-level keys exist and the usage counts (with their details). A SAX pass
-// builds no document, so a passed-through answer costs no allocations beyond the key strings.
-class PassThroughScan : public nlohmann::json_sax<nlohmann::json> {
- public:
-  bool is_object = false;
-  bool has_choices = false, has_data = false;
-  Usage usage;
-
-  bool null() override { return true; }
-  bool boolean(bool) override { return true; }
-  bool number_integer(number_integer_t v) override { return count(static_cast<long long>(v)); }
-  bool number_unsigned(number_unsigned_t v) override { return count(static_cast<long long>(v)); }
-  bool number_float(number_float_t v, const string_t&) override {
-    return count(static_cast<long long>(v));
-  }
-  bool string(string_t&) override { return true; }
-  bool binary(binary_t&) override { return true; }
-  bool start_object(std::size_t) override {
-    if (depth_ == 0) is_object = true;
-    // usage (depth 1), then its details objects (depth 2)
-    if (depth_ == 1) in_usage_ = key_[1] == "usage";
-    if (depth_ == 2 && in_usage_) details_ = key_[2];
-    ++depth_;
-    return depth_ <= json::kMaxDepth;
-  }
-  bool end_object() override {
-    --depth_;
-    if (depth_ == 1) in_usage_ = false;
-    if (depth_ == 2) details_.clear();
-    return true;
-  }
-  bool start_array(std::size_t) override {
-    ++depth_;
-    return depth_ <= json::kMaxDepth;
-  }
-  bool end_array() override {
-    --depth_;
-    return true;
-  }
-  bool key(string_t& k) override {
-    if (depth_ == 1) {
-      has_choices |= k == "choices";
-      has_data |= k == "data";
-    }
-    if (depth_ <= 3) key_[depth_] = k;
-    return true;
-  }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
-    return false;
-  }
-
- private:
-  bool count(long long v) {
-    if (!in_usage_) return true;
-    const std::string& k = key_[depth_];
-    if (depth_ == 2) {
-      if (k == "prompt_tokens") usage.prompt_tokens = v;
-      if (k == "completion_tokens") usage.completion_tokens = v;
-    } else if (depth_ == 3) {
-      if (details_ == "prompt_tokens_details" && k == "cached_tokens") usage.cached_tokens = v;
-      if (details_ == "prompt_tokens_details" && k == "cache_write_tokens")
-        usage.cache_write_tokens = v;
-      if (details_ == "completion_tokens_details" && k == "reasoning_tokens")
-        usage.reasoning_tokens = v;
-    }
-    return true;
-  }
-  int depth_ = 0;
-  bool in_usage_ = false;
-  std::string key_[4];  // the key last seen at each depth 1..3
-  std::string details_;
+// What the gateway reads from an OpenAI-shaped answer or chunk that goes back byte for byte:
+// which top-level members exist and the usage counts. The text is validated and split, never
+// built into a document or re-serialised.
+struct AnswerText {
+  bool has_choices = false;
+  bool choices_empty = true;  // absent or []
+  bool has_data = false;
+  bool has_error = false;
+  std::optional<Usage> usage;  // when a usage object is present
 };
+
+std::optional<AnswerText> readAnswer(std::string_view text) {
+  if (!json::isObject(text)) return std::nullopt;
+  const auto members = json::objectMembers(text);
+  if (!members) return std::nullopt;
+  AnswerText a;
+  for (const auto& m : *members) {
+    if (m.key == "choices") {
+      a.has_choices = true;
+      a.choices_empty = m.value.size() >= 2 && m.value.front() == '[' &&
+                        m.value.find_first_not_of(" \t\r\n", 1) == m.value.size() - 1;
+    } else if (m.key == "data") {
+      a.has_data = true;
+    } else if (m.key == "error") {
+      a.has_error = true;
+    } else if (m.key == "usage") {
+      a.usage = usageFromOpenAIText(m.value);
+    }
+  }
+  return a;
+}
 
 }  // namespace
 
@@ -157,19 +177,20 @@ Result<ProviderReply, ApiError> OpenAICompatProvider::parseResponse(const ProxyC
                                                                     std::string& body,
                                                                     const Target&) const {
   using R = Result<ProviderReply, ApiError>;
-  PassThroughScan scan;
-  if (!nlohmann::json::sax_parse(body, &scan) || !scan.is_object)
+  const auto scan = readAnswer(body);
+  if (!scan)
     return R::failure(ApiError::badGateway("upstream " + spec_.name +
                                            " returned a response that is not a JSON object"));
   const bool embeddings = call.route_type == RouteType::Embeddings;
-  if (call.route_type != RouteType::Preserve && !(embeddings ? scan.has_data : scan.has_choices)) {
+  if (call.route_type != RouteType::Preserve &&
+      !(embeddings ? scan->has_data : scan->has_choices)) {
     return R::failure(ApiError::badGateway("upstream " + spec_.name +
                                            " returned a response without '" +
                                            (embeddings ? "data" : "choices") + "' for " +
                                            std::string(routeTypeName(call.route_type))));
   }
   ProviderReply reply;
-  reply.usage = scan.usage;
+  if (scan->usage) reply.usage = *scan->usage;
   // The upstream's bytes go back unchanged: id, created, system_fingerprint, everything.
   reply.body = std::move(body);
   return reply;
@@ -194,22 +215,14 @@ class OpenAIStreamDecoder : public StreamDecoder {
     const bool maybe_usage = data.find("\"usage\"") != std::string_view::npos;
     const bool maybe_error = data.find("\"error\"") != std::string_view::npos;
     if (maybe_usage || maybe_error) {
-      nlohmann::json chunk;
-      if (!json::parse(data, chunk) || !chunk.is_object())
-        return Status::error("upstream sent a stream event that is not JSON");
-      if (chunk.contains("error") && !chunk.contains("choices")) {
-        const auto& e = chunk["error"];
-        std::string msg = e.is_object() && e.contains("message") && e["message"].is_string()
-                              ? e["message"].get<std::string>()
-                              : json::dump(e);
-        return Status::error("upstream error mid-stream: " + msg);
-      }
-      if (chunk.contains("usage") && chunk["usage"].is_object()) {
-        usage_ = usageFromOpenAI(chunk["usage"]);
-        const auto& choices = chunk.value("choices", nlohmann::json::array());
+      const auto chunk = readAnswer(data);
+      if (!chunk) return Status::error("upstream sent a stream event that is not JSON");
+      if (chunk->has_error && !chunk->has_choices) return errorEvent(data);
+      if (chunk->usage) {
+        usage_ = *chunk->usage;
         // The usage-only chunk exists because we asked for it; a client that did not ask
         // would trip over a chunk with no choices.
-        if (!client_wants_usage_ && choices.is_array() && choices.empty()) return {};
+        if (!client_wants_usage_ && chunk->choices_empty) return {};
       }
     } else if (!json::isObject(data)) {
       return Status::error("upstream sent a stream event that is not JSON");
@@ -225,6 +238,16 @@ class OpenAIStreamDecoder : public StreamDecoder {
   }
 
  private:
+  static Status errorEvent(std::string_view data) {
+    nlohmann::json chunk;
+    json::parse(data, chunk);
+    const auto& e = chunk["error"];
+    std::string msg = e.is_object() && e.contains("message") && e["message"].is_string()
+                          ? e["message"].get<std::string>()
+                          : json::dump(e);
+    return Status::error("upstream error mid-stream: " + msg);
+  }
+
   bool client_wants_usage_;
   bool done_ = false;
 };

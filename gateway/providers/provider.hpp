@@ -87,8 +87,10 @@ struct ProxyCall {
   // Native pass-through (native != None) and preserve: the client's body text goes upstream as
   // written, apart from model, options and credentials (for preserve: credentials only).
   NativeApi native = NativeApi::None;
-  std::string_view native_op;      // Anthropic: "messages" or "count_tokens"
-  std::string_view raw_body;       // the client's body text (may be empty: a GET)
+  std::string_view native_op;  // Anthropic: "messages" or "count_tokens"
+  // The client's body text (may be empty: a GET). Also set for an OpenAI-shaped call whose
+  // `body` is exactly this text parsed, so OpenAI-compatible providers can splice it.
+  std::string_view raw_body;
   std::string_view client_method;  // preserve: the client's method (GET stays GET)
   std::string_view client_content_type;
   std::string_view client_accept;

@@ -77,6 +77,19 @@ TEST_CASE("isObject agrees with nlohmann's accept() on objects, without its lexe
       R"({1:2})",
       "{\"a\":\"\xff\"}",
       "{\"a\":\"\xc3\xa9\"}",
+      "{\"a\":\"\xf0\x9f\x98\x80 \xe2\x82\xac \xef\xbf\xbf \xf4\x8f\xbf\xbf\"}",
+      "{\"a\":\"\xc0\xaf\"}",          // overlong
+      "{\"a\":\"\xe0\x80\xaf\"}",      // overlong
+      "{\"a\":\"\xed\xa0\x80\"}",      // a surrogate, encoded
+      "{\"a\":\"\xf4\x90\x80\x80\"}",  // above U+10FFFF
+      "{\"a\":\"\xe2\x82\"}",          // cut short
+      "{\"a\":\"\x80\"}",              // a lone continuation byte
+      "{\"a\":\"\xf5\x80\x80\x80\"}",
+      R"({"a":"\uD800"})",
+      R"({"a":"\uDC00"})",
+      R"({"a":"\uD800\u0041"})",
+      R"({"a":"\uD800x"})",
+      R"({"a":"\ud83d\ude00"})",
       R"({"a":[[[[]]]]})",
       R"(not json)",
       R"([1,2])",

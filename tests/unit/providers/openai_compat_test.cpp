@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "providers/common.hpp"
 #include "providers/provider.hpp"
 
 using namespace aigw::providers;
@@ -252,4 +253,80 @@ TEST_CASE("responses: passed through to OpenAI and Azure as written, at each one
   // Providers without the Responses API never take it natively (the hub translates).
   for (const char* name : {"anthropic", "mistral", "ollama", "bedrock", "cohere", "mock"})
     CHECK_FALSE(findProvider(name)->speaks(NativeApi::Responses));
+}
+
+TEST_CASE("openai: the client's text is spliced, and says what the document path would send") {
+  const Provider* p = findProvider("openai");
+  const std::vector<std::string> bodies = {
+      R"({"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]})",
+      R"({"messages":[{"role":"user","content":"hi"}],"model":"other","max_tokens":7})",
+      R"( { "messages" : [ {"role":"user","content":"h\u00e9"} ], "stream":true,
+            "stream_options":{"x":1}, "temperature":null, "top_p":1.50, "n":1e0 } )",
+      R"({"messages":[],"stream":false,"stream_options":{"include_usage":true},"model":"a","model":"gpt-4o-mini"})",
+      R"({"messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":null})",
+      R"({"input":"x","model":"e"})"};
+  for (const auto& text : bodies) {
+    for (const bool stream : {false, true}) {
+      for (const bool embeddings : {false, true}) {
+        CAPTURE(text);
+        CAPTURE(stream);
+        CAPTURE(embeddings);
+        const Json body = Json::parse(text);
+        Target t{"openai", "gpt-4o-mini", {}};
+        t.options.max_tokens = 64;
+        t.options.top_p = 0.5;
+        ProxyCall call = chatCall(body, stream && !embeddings);
+        call.model = "gpt-4o-mini";
+        if (embeddings) call.route_type = RouteType::Embeddings;
+        call.body_auth_name = "api_key";
+        call.body_auth_value = "k\"1";
+        auto by_document = p->buildRequest(call, t);
+        call.raw_body = text;
+        auto spliced = p->buildRequest(call, t);
+        REQUIRE(by_document);
+        REQUIRE(spliced);
+        CHECK(Json::parse(spliced->body) == Json::parse(by_document->body));
+      }
+    }
+  }
+}
+
+TEST_CASE("openai: a spliced body keeps the client's bytes where nothing changes") {
+  const Provider* p = findProvider("openai");
+  const std::string text =
+      R"({"model":"gpt-4o-mini", "messages":[{"role":"user","content":"hi","cache_control":{"type":"ephemeral"}}],"temperature":0.70,"zeta":1E2,"stream":false})";
+  const Json body = Json::parse(text);
+  ProxyCall call = chatCall(body);
+  call.raw_body = text;
+  auto req = p->buildRequest(call, Target{"openai", "gpt-4o-mini", {}});
+  REQUIRE(req);
+  CHECK(req->body == text);  // nothing to change: the very bytes
+  Target t{"openai", "gpt-4o-mini", {}};
+  t.options.max_tokens = 10;
+  call.stream = true;
+  auto edited = p->buildRequest(call, t);
+  REQUIRE(edited);
+  CHECK(
+      edited->body ==
+      R"({"model":"gpt-4o-mini", "messages":[{"role":"user","content":"hi","cache_control":{"type":"ephemeral"}}],"temperature":0.70,"zeta":1E2,"stream":true,"max_tokens":10,"stream_options":{"include_usage":true}})");
+}
+
+TEST_CASE("openai: usage read from an answer's text agrees with the document reader") {
+  const std::vector<std::string> usages = {
+      R"({"prompt_tokens":3,"completion_tokens":1,"total_tokens":4})",
+      R"({"prompt_tokens":12.0,"completion_tokens":"x","prompt_tokens_details":{"cached_tokens":8,"cache_write_tokens":2},"completion_tokens_details":{"reasoning_tokens":5}})",
+      R"({"prompt_tokens":1,"prompt_tokens":2,"prompt_tokens_details":null,"completion_tokens_details":{"reasoning_tokens":1e2}})",
+      R"({ "prompt_tokens" : -4 , "completion_tokens" : 9007199254740993 })", R"({})"};
+  for (const auto& text : usages) {
+    CAPTURE(text);
+    const Usage want = usageFromOpenAI(Json::parse(text));
+    const auto got = usageFromOpenAIText(text);
+    REQUIRE(got);
+    CHECK(got->prompt_tokens == want.prompt_tokens);
+    CHECK(got->completion_tokens == want.completion_tokens);
+    CHECK(got->cached_tokens == want.cached_tokens);
+    CHECK(got->cache_write_tokens == want.cache_write_tokens);
+    CHECK(got->reasoning_tokens == want.reasoning_tokens);
+  }
+  CHECK_FALSE(usageFromOpenAIText("null"));
 }
