@@ -1,5 +1,7 @@
 #include "core/json.hpp"
 
+#include <array>
+
 #include <nlohmann/json.hpp>
 
 namespace aigw::json {
@@ -45,9 +47,17 @@ namespace {
 // A check of RFC 8259 JSON that builds nothing and converts no number: answers and stream
 // events pass through here, and nlohmann's accept() lexes numbers with strtod. Strings must be
 // well-formed UTF-8 (as nlohmann requires: no overlong forms, no surrogates, <= U+10FFFF).
+// Bytes a string may hold as they are: printable ASCII but the quote and the backslash.
+constexpr auto kPlainByte = [] {
+  std::array<bool, 256> plain{};
+  for (int c = 0x20; c < 0x80; ++c) plain[static_cast<std::size_t>(c)] = c != '"' && c != '\\';
+  return plain;
+}();
+
 class QuickValidator {
  public:
-  explicit QuickValidator(std::string_view text) : p_(text.data()), end_(p_ + text.size()) {}
+  explicit QuickValidator(std::string_view text, const MemberVisitor* visitor = nullptr)
+      : p_(text.data()), end_(p_ + text.size()), visitor_(visitor) {}
 
   bool valid() {
     skipSpace();
@@ -76,6 +86,8 @@ class QuickValidator {
   bool string() {
     ++p_;  // the opening quote
     while (p_ < end_) {
+      while (p_ < end_ && kPlainByte[static_cast<unsigned char>(*p_)]) ++p_;
+      if (p_ == end_) return false;
       const auto c = static_cast<unsigned char>(*p_++);
       if (c == '"') return true;
       if (c < 0x20) return false;
@@ -159,11 +171,18 @@ class QuickValidator {
         if (take('}')) return true;
         do {
           skipSpace();
+          const char* key = p_;
           if (p_ == end_ || *p_ != '"' || !string()) return false;
+          const char* key_end = p_;
           skipSpace();
           if (!take(':')) return false;
           skipSpace();
+          const char* member_value = p_;
           if (!value(depth + 1)) return false;
+          if (depth == 0 && visitor_)
+            visitMember(
+                std::string_view(key, static_cast<std::size_t>(key_end - key)),
+                std::string_view(member_value, static_cast<std::size_t>(p_ - member_value)));
           skipSpace();
         } while (take(','));
         return take('}');
@@ -193,8 +212,17 @@ class QuickValidator {
     }
   }
 
+  void visitMember(std::string_view key_token, std::string_view value) {
+    const std::string_view inner = key_token.substr(1, key_token.size() - 2);
+    if (inner.find('\\') == std::string_view::npos) return (*visitor_)(inner, value);
+    nlohmann::json key;
+    if (!parse(key_token, key) || !key.is_string()) return;
+    (*visitor_)(key.get_ref<const std::string&>(), value);
+  }
+
   const char* p_;
   const char* end_;
+  const MemberVisitor* visitor_;
 };
 
 }  // namespace
@@ -203,6 +231,12 @@ bool isObject(std::string_view text) {
   const auto first = text.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos || text[first] != '{') return false;
   return QuickValidator(text).valid();
+}
+
+bool scanObject(std::string_view text, const MemberVisitor& visit) {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos || text[first] != '{') return false;
+  return QuickValidator(text, &visit).valid();
 }
 
 std::string dump(const nlohmann::json& value) {

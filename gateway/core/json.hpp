@@ -2,6 +2,7 @@
 // Thread-safety: free functions, no shared state.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
@@ -23,5 +24,11 @@ int nestingDepth(std::string_view text, int limit = kMaxDepth + 1);
 
 // Whether text is one valid JSON object (validated without building it, depth bounded).
 bool isObject(std::string_view text);
+
+// The same check, which also hands each top-level member to `visit` (key unescaped, value as
+// written) as it is reached: one pass reads an answer's few fields and validates the rest.
+// Members are visited before the whole text is known to be valid: act on the return value.
+using MemberVisitor = std::function<void(std::string_view key, std::string_view value)>;
+bool scanObject(std::string_view text, const MemberVisitor& visit);
 
 }  // namespace aigw::json

@@ -151,23 +151,23 @@ struct AnswerText {
 };
 
 std::optional<AnswerText> readAnswer(std::string_view text) {
-  if (!json::isObject(text)) return std::nullopt;
-  const auto members = json::objectMembers(text);
-  if (!members) return std::nullopt;
   AnswerText a;
-  for (const auto& m : *members) {
-    if (m.key == "choices") {
+  std::optional<std::string_view> usage;
+  const bool valid = json::scanObject(text, [&](std::string_view key, std::string_view value) {
+    if (key == "choices") {
       a.has_choices = true;
-      a.choices_empty = m.value.size() >= 2 && m.value.front() == '[' &&
-                        m.value.find_first_not_of(" \t\r\n", 1) == m.value.size() - 1;
-    } else if (m.key == "data") {
+      a.choices_empty = value.size() >= 2 && value.front() == '[' &&
+                        value.find_first_not_of(" \t\r\n", 1) == value.size() - 1;
+    } else if (key == "data") {
       a.has_data = true;
-    } else if (m.key == "error") {
+    } else if (key == "error") {
       a.has_error = true;
-    } else if (m.key == "usage") {
-      a.usage = usageFromOpenAIText(m.value);
+    } else if (key == "usage") {
+      usage = value;  // the last one, as parsers keep it
     }
-  }
+  });
+  if (!valid) return std::nullopt;
+  if (usage) a.usage = usageFromOpenAIText(*usage);
   return a;
 }
 
@@ -212,20 +212,15 @@ class OpenAIStreamDecoder : public StreamDecoder {
       return {};
     }
     if (data.empty()) return {};
-    const bool maybe_usage = data.find("\"usage\"") != std::string_view::npos;
-    const bool maybe_error = data.find("\"error\"") != std::string_view::npos;
-    if (maybe_usage || maybe_error) {
-      const auto chunk = readAnswer(data);
-      if (!chunk) return Status::error("upstream sent a stream event that is not JSON");
-      if (chunk->has_error && !chunk->has_choices) return errorEvent(data);
-      if (chunk->usage) {
-        usage_ = *chunk->usage;
-        // The usage-only chunk exists because we asked for it; a client that did not ask
-        // would trip over a chunk with no choices.
-        if (!client_wants_usage_ && chunk->choices_empty) return {};
-      }
-    } else if (!json::isObject(data)) {
-      return Status::error("upstream sent a stream event that is not JSON");
+    // One pass validates the event and finds the members that matter (usage, error).
+    const auto chunk = readAnswer(data);
+    if (!chunk) return Status::error("upstream sent a stream event that is not JSON");
+    if (chunk->has_error && !chunk->has_choices) return errorEvent(data);
+    if (chunk->usage) {
+      usage_ = *chunk->usage;
+      // The usage-only chunk exists because we asked for it; a client that did not ask
+      // would trip over a chunk with no choices.
+      if (!client_wants_usage_ && chunk->choices_empty) return {};
     }
     out.emit(data);
     return {};

@@ -115,3 +115,21 @@ TEST_CASE("isObject agrees with nlohmann's accept() on objects, without its lexe
   ok += "}";
   CHECK(aigw::json::isObject(ok));
 }
+
+TEST_CASE("scanObject validates and hands over the top-level members in one pass") {
+  std::vector<std::pair<std::string, std::string>> seen;
+  auto visit = [&](std::string_view key, std::string_view value) {
+    seen.emplace_back(std::string(key), std::string(value));
+  };
+  CHECK(json::scanObject(
+      R"( {"choices":[{"delta":{"usage":1}}], "u\u0073age" : {"prompt_tokens":3} ,"n":-1.5e3} )",
+      visit));
+  REQUIRE(seen.size() == 3);
+  CHECK(seen[0] == std::pair<std::string, std::string>{"choices", R"([{"delta":{"usage":1}}])"});
+  CHECK(seen[1] == std::pair<std::string, std::string>{"usage", R"({"prompt_tokens":3})"});
+  CHECK(seen[2] == std::pair<std::string, std::string>{"n", "-1.5e3"});
+  seen.clear();
+  CHECK_FALSE(json::scanObject(R"({"a":1,"b":})", visit));
+  CHECK_FALSE(json::scanObject(R"([{"a":1}])", visit));
+  CHECK_FALSE(json::scanObject("{\"a\":\"\xc0\xaf\"}", visit));
+}
