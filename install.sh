@@ -163,7 +163,7 @@ cd "$SRC_DIR"
 [ "${AIGW_INSTALL_PIPED:-0}" = 1 ] || step "source: $SRC_DIR"
 
 # --- Build dependencies ----------------------------------------------------------------------
-PACKAGES="build-essential cmake pkg-config libcli11-dev libcpp-httplib-dev nlohmann-json3-dev libyaml-cpp-dev libssl-dev zlib1g-dev libbrotli-dev libre2-dev libboost-dev libhiredis-dev"
+PACKAGES="build-essential cmake pkg-config libcli11-dev libcpp-httplib-dev nlohmann-json3-dev libyaml-cpp-dev libssl-dev zlib1g-dev libbrotli-dev libre2-dev libboost-dev libhiredis-dev libsimdjson-dev"
 [ "$RUN_TESTS" = 1 ] && PACKAGES="$PACKAGES doctest-dev git curl jq redis-server"
 CURRENT_STEP="checking build dependencies"
 missing=$(missing_packages $PACKAGES)

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 namespace aigw::json {
@@ -26,13 +27,18 @@ class Scanner {
   // A string token starting at pos ('"'); pos ends after the closing quote.
   bool string() {
     if (!at('"')) return false;
-    for (++pos; pos < t_.size(); ++pos) {
-      if (t_[pos] == '\\') {
-        ++pos;
-      } else if (t_[pos] == '"') {
-        ++pos;
-        return true;
-      }
+    ++pos;
+    // Most of a body's bytes are inside strings: jump from quote to quote (memchr), and count
+    // the backslashes before each to tell an escaped quote from the closing one.
+    while (pos < t_.size()) {
+      const void* found = std::memchr(t_.data() + pos, '"', t_.size() - pos);
+      if (!found) return false;
+      const std::size_t quote =
+          static_cast<std::size_t>(static_cast<const char*>(found) - t_.data());
+      std::size_t run = quote;
+      while (run > pos && t_[run - 1] == '\\') --run;
+      pos = quote + 1;
+      if ((quote - run) % 2 == 0) return true;
     }
     return false;
   }

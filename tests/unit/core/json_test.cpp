@@ -133,3 +133,39 @@ TEST_CASE("scanObject validates and hands over the top-level members in one pass
   CHECK_FALSE(json::scanObject(R"([{"a":1}])", visit));
   CHECK_FALSE(json::scanObject("{\"a\":\"\xc0\xaf\"}", visit));
 }
+
+TEST_CASE("parse builds the same document nlohmann's own parser builds, or fails as it does") {
+  const std::string nested128 = std::string(127, '[') + "{}" + std::string(127, ']');
+  const std::string nested129 = std::string(128, '[') + "{}" + std::string(128, ']');
+  const std::vector<std::string> cases = {
+      R"({"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"max_tokens":64})",
+      R"({"a":1,"a":2,"b":{"c":[1,2,3],"c":null}})",  // repeated keys: the last one stays
+      R"({"n":[0,-0,1.0,-1.5e-7,1e3,18446744073709551615,9223372036854775807,-9223372036854775808]})",
+      R"({"big":123456789012345678901234567890,"inf":1e400})",
+      R"({"s":"esc \" \\ \/ \b \f \n \r \t \u00e9 \uD83D\uDE00 café"})",
+      R"([true,false,null,"",{}])",
+      R"("just a string")",
+      R"(  42  )",
+      "{\"bad\":\"\xc0\xaf\"}",
+      R"({"a":"\uD800"})",
+      R"({"a":1,})",
+      R"({"a" 1})",
+      R"({"a":01})",
+      "",
+      "{} {}",
+      nested128,
+      nested129};
+  for (const auto& text : cases) {
+    CAPTURE(text);
+    nlohmann::json ours;
+    std::string error;
+    const bool parsed = json::parse(text, ours, &error);
+    const auto theirs = nlohmann::json::parse(text, nullptr, false);
+    const bool too_deep = json::nestingDepth(text) > json::kMaxDepth;
+    CHECK(parsed == (!theirs.is_discarded() && !too_deep));
+    if (parsed) {
+      CHECK(ours == theirs);
+      CHECK(json::dump(ours) == json::dump(theirs));
+    }
+  }
+}
