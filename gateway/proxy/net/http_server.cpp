@@ -40,6 +40,10 @@ static bool isHttpError(const error_code& ec) {
 
 namespace {
 
+// A connection's read buffer to start with (it grows up to the header limit when a head needs
+// it): ten thousand idle or streaming connections should cost little memory each.
+constexpr std::size_t kReadBuffer = 4 * 1024;
+
 std::string jsonEscape(std::string_view s) {
   std::string out;
   for (char c : s) {
@@ -91,9 +95,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         // A deadline cancels the pending operation but keeps the socket, so the server can still
         // answer 408 before it closes.
         watchdog_(executor_, [this] { cancel(); }) {
-    // Small to start with (it grows up to the header limit when a head needs it): ten thousand
-    // idle or streaming connections should cost little memory each.
-    buffer_.reserve(4 * 1024);
+    buffer_.reserve(kReadBuffer);
     error_code ec;
     local_port_ = socket_.local_endpoint(ec).port();
   }
@@ -118,6 +120,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Task<BodyStatus> readBody(Exchange& ex, std::size_t limit);
   Task<bool> write(std::string_view head, std::string_view body);
   std::string& scratch() { return scratch_; }
+  // A long response has begun: the read buffer is released unless it holds the next request
+  // (it grows again for the next read), so idle streams keep no request-sized buffer.
+  void releaseReadBuffer() {
+    if (buffer_.size() == 0) buffer_.shrink_to_fit();
+  }
   bool http10() const { return version_ == 10; }
   bool headRequest() const { return head_request_; }
   Executor executor() { return executor_; }
@@ -264,6 +271,7 @@ Task<void> Connection::serve() {
     // (Beast would otherwise refuse a Content-Length over its 1 MB default while parsing the
     // head; and boost::none compares as below any length in Beast 1.74.)
     head_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+    if (buffer_.capacity() < kReadBuffer) buffer_.reserve(kReadBuffer);  // released by a stream
     error_code ec;
     co_await readHeader(*head_parser_, ec);
     const bool expired = watchdog_.expired();
@@ -494,6 +502,7 @@ Task<bool> Exchange::startStream(int status, const http::Headers& headers,
                                  std::string_view content_type, std::string_view first, bool last) {
   responded_ = true;
   streaming_ = !last;
+  if (!last) conn_.releaseReadBuffer();
   std::string& out = conn_.scratch();
   appendHead(out, status, headers, content_type);
   // HTTP/1.0 has no chunked coding: the end of the stream is the end of the connection.

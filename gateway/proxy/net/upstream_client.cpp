@@ -183,6 +183,11 @@ class Conn {
     if (tls) co_return co_await bhttp::async_read_header(*tls, buffer, parser, token);
     co_return co_await bhttp::async_read_header(socket, buffer, parser, token);
   }
+  // Completes once the socket has bytes to read (or fails), without a buffer.
+  net::Task<void> waitReadable(error_code& ec) {
+    co_await lowest().async_wait(tcp::socket::wait_read,
+                                 asio::redirect_error(asio::use_awaitable, ec));
+  }
   template <typename Parser>
   net::Task<std::size_t> readSome(Parser& parser, error_code& ec) {
     auto token = asio::redirect_error(asio::use_awaitable, ec);
@@ -338,34 +343,33 @@ class Response : public UpstreamResponse {
     const Phase ph =
         phase(timeouts_.idle_ms, "waiting for body data", total_end_, timeouts_.total_ms);
     conn_->watchdog.arm(ph.at);
-    // Body bytes land in a piece of this response and are appended to `out` as they came:
-    // growing `out` by a whole piece first would zero-fill it on every read, and a caller's
-    // buffer would keep that capacity for as long as a slow stream lasts.
-    if (!piece_) piece_ = std::make_unique<char[]>(kPiece);
+    // A slow stream spends its life waiting for the next event: it waits holding no body
+    // buffer, so ten thousand of them do not keep 8 KB each. Not over TLS: Asio's TLS stream
+    // may hold a whole record already read from a socket that will stay quiet.
+    if (!conn_->tls && conn_->buffer.size() == 0) {
+      error_code ec;
+      co_await conn_->waitReadable(ec);
+      if (ec) {
+        failRead(ec, ph);
+        co_return false;
+      }
+    }
+    // Body bytes land in a piece and are appended to `out` as they came: growing `out` by a
+    // whole piece first would zero-fill it on every read, and a caller's buffer would keep
+    // that capacity for as long as a slow stream lasts.
+    const std::unique_ptr<char[]> piece(new char[kPiece]);
     for (;;) {
       auto& body = parser_->get().body();
-      body.data = piece_.get();
+      body.data = piece.get();
       body.size = kPiece;
       error_code ec;
       co_await conn_->readSome(*parser_, ec);
       if (!ec) drainBuffered(ec);
       if (ec == bhttp::error::need_buffer) ec = {};
       const std::size_t n = kPiece - body.size;
-      out.append(piece_.get(), n);
+      out.append(piece.get(), n);
       if (ec) {
-        if (conn_->watchdog.expired())
-          fail(UpstreamFailure::Timeout, timeoutMessage(ph, conn_->label()));
-        else if (isHttpError(ec) && ec != bhttp::error::partial_message)
-          fail(UpstreamFailure::Protocol,
-               "upstream sent a malformed body: " + ec.message() + " (" + conn_->label() + ")");
-        else if (const auto left = parser_->content_length_remaining(); left && *left > 0)
-          fail(UpstreamFailure::Closed, "upstream closed the connection with " +
-                                            std::to_string(*left) + " bytes of the body missing (" +
-                                            conn_->label() + ")");
-        else
-          fail(
-              UpstreamFailure::Closed,
-              "upstream closed the connection before the end of the body (" + conn_->label() + ")");
+        failRead(ec, ph);
         co_return n > 0;  // data first; the next read reports the failure
       }
       if (parser_->is_done()) {
@@ -377,6 +381,20 @@ class Response : public UpstreamResponse {
   }
 
  private:
+  void failRead(const error_code& ec, const Phase& ph) {
+    if (conn_->watchdog.expired())
+      fail(UpstreamFailure::Timeout, timeoutMessage(ph, conn_->label()));
+    else if (isHttpError(ec) && ec != bhttp::error::partial_message)
+      fail(UpstreamFailure::Protocol,
+           "upstream sent a malformed body: " + ec.message() + " (" + conn_->label() + ")");
+    else if (const auto left = parser_->content_length_remaining(); left && *left > 0)
+      fail(UpstreamFailure::Closed, "upstream closed the connection with " + std::to_string(*left) +
+                                        " bytes of the body missing (" + conn_->label() + ")");
+    else
+      fail(UpstreamFailure::Closed,
+           "upstream closed the connection before the end of the body (" + conn_->label() + ")");
+  }
+
   // Beast's read_some stops after one chunk of a chunked body. The chunks already received are
   // parsed here too, without waiting for more, so a stream's events that arrived together
   // leave in one write instead of one write each.
@@ -410,7 +428,6 @@ class Response : public UpstreamResponse {
   UpstreamTimeouts timeouts_;
   Clock::time_point total_end_;
   std::optional<bhttp::response_parser<bhttp::buffer_body>> parser_;
-  std::unique_ptr<char[]> piece_;
   int status_ = 0;
   Headers headers_;
   UpstreamError error_;
