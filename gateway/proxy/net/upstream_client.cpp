@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <array>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -65,6 +66,7 @@ namespace {
 
 constexpr std::size_t kPiece = 8 * 1024;          // body bytes handed over per read
 constexpr std::size_t kConnBuffer = 4 * 1024;     // a connection's read buffer to start with
+constexpr std::size_t kPlainRead = 16 * 1024;     // one body read, plain TCP (released after)
 constexpr std::size_t kHeaderLimit = 64 * 1024;   // upstream response head
 constexpr std::size_t kCoalesceBody = 16 * 1024;  // small bodies leave in the head's write
 constexpr std::size_t kMaxHeaderFields = 100;
@@ -188,11 +190,33 @@ class Conn {
     co_await lowest().async_wait(tcp::socket::wait_read,
                                  asio::redirect_error(asio::use_awaitable, ec));
   }
-  template <typename Parser>
-  net::Task<std::size_t> readSome(Parser& parser, error_code& ec) {
+  // A plain connection's read buffer, once parsed empty, is given back (fill() takes one again
+  // when bytes are there); over TLS it stays (see fill()).
+  void releaseBuffer() {
+    if (!tls && buffer.size() == 0 && buffer.capacity() > 0) buffer.shrink_to_fit();
+  }
+  // Reads more bytes into `buffer` (eof: the peer closed). A plain connection waits for them
+  // holding no buffer at all and reads them at once, so thousands of waiting streams keep
+  // none. Over TLS the read is awaited into a small buffer (Asio's TLS stream may already hold
+  // a record that the socket will not signal again).
+  net::Task<void> fill(error_code& ec) {
     auto token = asio::redirect_error(asio::use_awaitable, ec);
-    if (tls) co_return co_await bhttp::async_read_some(*tls, buffer, parser, token);
-    co_return co_await bhttp::async_read_some(socket, buffer, parser, token);
+    if (tls) {
+      const std::size_t n = co_await tls->async_read_some(buffer.prepare(kConnBuffer), token);
+      buffer.commit(n);
+      co_return;
+    }
+    releaseBuffer();
+    for (;;) {
+      co_await socket.async_wait(tcp::socket::wait_read, token);
+      if (ec) co_return;
+      socket.non_blocking(true, ec);  // a readable socket still may have nothing (spurious)
+      if (ec) co_return;
+      const std::size_t n = socket.read_some(buffer.prepare(kPlainRead), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
+      buffer.commit(n);
+      co_return;
+    }
   }
 
   const std::string& key() const { return key_; }
@@ -343,40 +367,37 @@ class Response : public UpstreamResponse {
     const Phase ph =
         phase(timeouts_.idle_ms, "waiting for body data", total_end_, timeouts_.total_ms);
     conn_->watchdog.arm(ph.at);
-    // A slow stream spends its life waiting for the next event: it waits holding no body
-    // buffer, so ten thousand of them do not keep 8 KB each. Not over TLS: Asio's TLS stream
-    // may hold a whole record already read from a socket that will stay quiet.
-    if (!conn_->tls && conn_->buffer.size() == 0) {
+    for (;;) {
       error_code ec;
-      co_await conn_->waitReadable(ec);
+      const std::size_t before = out.size();
+      parseBuffered(out, ec);
+      conn_->releaseBuffer();  // the caller may now await its client for a while
+      const bool got = out.size() > before;
+      if (ec) {
+        failRead(ec, ph);
+        co_return got;  // data first; the next read reports the failure
+      }
+      if (parser_->is_done()) {
+        finish();
+        co_return got;
+      }
+      if (got) co_return true;
+      co_await conn_->fill(ec);
+      if (ec == asio::error::eof) {
+        // The peer closed: that ends a body delimited by the close; any other is cut short.
+        error_code end;
+        parser_->put_eof(end);
+        if (!end && parser_->is_done()) {
+          finish();
+          co_return false;
+        }
+        failRead(end ? end : make_error_code(bhttp::error::partial_message), ph);
+        co_return false;
+      }
       if (ec) {
         failRead(ec, ph);
         co_return false;
       }
-    }
-    // Body bytes land in a piece and are appended to `out` as they came: growing `out` by a
-    // whole piece first would zero-fill it on every read, and a caller's buffer would keep
-    // that capacity for as long as a slow stream lasts.
-    const std::unique_ptr<char[]> piece(new char[kPiece]);
-    for (;;) {
-      auto& body = parser_->get().body();
-      body.data = piece.get();
-      body.size = kPiece;
-      error_code ec;
-      co_await conn_->readSome(*parser_, ec);
-      if (!ec) drainBuffered(ec);
-      if (ec == bhttp::error::need_buffer) ec = {};
-      const std::size_t n = kPiece - body.size;
-      out.append(piece.get(), n);
-      if (ec) {
-        failRead(ec, ph);
-        co_return n > 0;  // data first; the next read reports the failure
-      }
-      if (parser_->is_done()) {
-        finish();
-        co_return n > 0;
-      }
-      if (n > 0) co_return true;
     }
   }
 
@@ -395,14 +416,22 @@ class Response : public UpstreamResponse {
            "upstream closed the connection before the end of the body (" + conn_->label() + ")");
   }
 
-  // Beast's read_some stops after one chunk of a chunked body. The chunks already received are
-  // parsed here too, without waiting for more, so a stream's events that arrived together
-  // leave in one write instead of one write each.
-  void drainBuffered(error_code& ec) {
-    auto& body = parser_->get().body();
-    while (!parser_->is_done() && body.size > 0 && conn_->buffer.size() > 0) {
+  // Parses the bytes already read into `out`, without waiting: every chunk of a chunked body
+  // that arrived together, so a stream's events that came in one segment leave in one write.
+  // The body passes through the loop thread's piece, free again before anything is awaited.
+  void parseBuffered(std::string& out, error_code& ec) {
+    thread_local std::array<char, kPiece> piece;
+    while (!parser_->is_done() && conn_->buffer.size() > 0) {
+      auto& body = parser_->get().body();
+      body.data = piece.data();
+      body.size = piece.size();
       const std::size_t used = parser_->put(conn_->buffer.data(), ec);
       conn_->buffer.consume(used);
+      out.append(piece.data(), piece.size() - body.size);
+      if (ec == bhttp::error::need_buffer) {
+        ec = {};
+        continue;
+      }
       if (ec == bhttp::error::need_more) {
         ec = {};
         return;
