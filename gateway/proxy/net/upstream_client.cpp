@@ -14,6 +14,7 @@
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <unordered_map>
@@ -66,7 +67,7 @@ namespace {
 
 constexpr std::size_t kPiece = 8 * 1024;          // body bytes handed over per read
 constexpr std::size_t kConnBuffer = 4 * 1024;     // a connection's read buffer to start with
-constexpr std::size_t kPlainRead = 16 * 1024;     // one body read, plain TCP (released after)
+constexpr std::size_t kPlainRead = 64 * 1024;     // one body read, plain TCP (the loop's area)
 constexpr std::size_t kHeaderLimit = 64 * 1024;   // upstream response head
 constexpr std::size_t kCoalesceBody = 16 * 1024;  // small bodies leave in the head's write
 constexpr std::size_t kMaxHeaderFields = 100;
@@ -207,15 +208,26 @@ class Conn {
       co_return;
     }
     releaseBuffer();
+    // The bytes land in the loop thread's read area first and only what came is kept: a
+    // stream's event costs its own size, not a whole read buffer, between reads.
+    thread_local std::array<char, kPlainRead> area;
+    if (!socket.non_blocking()) {
+      socket.non_blocking(true, ec);  // reads below never block the loop
+      if (ec) co_return;
+    }
     for (;;) {
+      // Read first (the bytes are often there already); wait only when there are none.
+      const std::size_t n = socket.read_some(asio::buffer(area), ec);
+      if (ec != asio::error::would_block && ec != asio::error::try_again) {
+        if (n > 0) {
+          std::memcpy(buffer.prepare(n).data(), area.data(), n);
+          buffer.commit(n);
+        }
+        co_return;
+      }
+      ec = {};
       co_await socket.async_wait(tcp::socket::wait_read, token);
       if (ec) co_return;
-      socket.non_blocking(true, ec);  // a readable socket still may have nothing (spurious)
-      if (ec) co_return;
-      const std::size_t n = socket.read_some(buffer.prepare(kPlainRead), ec);
-      if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
-      buffer.commit(n);
-      co_return;
     }
   }
 
