@@ -325,6 +325,9 @@ class Response : public UpstreamResponse {
       parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
       if (head_request) parser_->skip(true);
       error_code ec;
+      // A pooled connection gave its buffer back after the last body: take one that holds a
+      // whole head, or Beast would read it 512 bytes at a time.
+      if (conn_->buffer.capacity() < kConnBuffer) conn_->buffer.reserve(kConnBuffer);
       co_await conn_->readHeader(*parser_, ec);
       if (ec) {
         if (conn_->watchdog.expired()) {
