@@ -111,11 +111,16 @@ bool splitObject(std::string_view text, std::vector<MemberText>& members, std::s
 
 }  // namespace
 
+std::optional<ObjectText> splitMembers(std::string_view text) {
+  ObjectText object{text, {}, 0};
+  if (!splitObject(text, object.members, object.close)) return std::nullopt;
+  return object;
+}
+
 std::optional<std::vector<MemberText>> objectMembers(std::string_view text) {
-  std::vector<MemberText> members;
-  std::size_t close = 0;
-  if (!splitObject(text, members, close)) return std::nullopt;
-  return members;
+  auto object = splitMembers(text);
+  if (!object) return std::nullopt;
+  return std::move(object->members);
 }
 
 std::optional<long long> integerValue(std::string_view value) {
@@ -135,10 +140,15 @@ std::optional<long long> integerValue(std::string_view value) {
 
 std::optional<std::string> spliceMembers(std::string_view text,
                                          const std::vector<MemberEdit>& edits) {
-  std::vector<MemberText> members;
-  std::size_t close = 0;
-  if (!splitObject(text, members, close)) return std::nullopt;
+  const auto object = splitMembers(text);
+  if (!object) return std::nullopt;
+  return spliceMembers(*object, edits);
+}
 
+std::string spliceMembers(const ObjectText& object, const std::vector<MemberEdit>& edits) {
+  const std::string_view text = object.text;
+  const auto& members = object.members;
+  const std::size_t close = object.close;
   // Replacements in place (by position, applied back to front), appends before the brace.
   struct Replace {
     std::size_t begin, end;

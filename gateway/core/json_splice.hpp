@@ -33,6 +33,15 @@ struct MemberText {
 // the text first (isObject) when it is untrusted.
 std::optional<std::vector<MemberText>> objectMembers(std::string_view text);
 
+// An object's text split once, for a caller that reads its members and then edits it.
+struct ObjectText {
+  std::string_view text;
+  std::vector<MemberText> members;
+  std::size_t close = 0;  // where the closing brace is
+};
+std::optional<ObjectText> splitMembers(std::string_view text);
+std::string spliceMembers(const ObjectText& object, const std::vector<MemberEdit>& edits);
+
 // The integer a member's value text spells (a JSON number; a fraction is truncated, as
 // nlohmann's get<long long> does), or nullopt for any other value.
 std::optional<long long> integerValue(std::string_view value);

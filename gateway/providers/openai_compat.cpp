@@ -55,11 +55,11 @@ std::optional<std::string> splicedBody(const ProxyCall& call, const Target& targ
                                        bool request_stream_usage) {
   // What the text says now (the last of duplicate members, as parsers keep it). The text, not
   // call.body, is what gets edited: ai-proxy-advanced sets its target's model in the document.
-  const auto members = json::objectMembers(call.raw_body);
-  if (!members) return std::nullopt;
+  const auto object = json::splitMembers(call.raw_body);  // split once: read, then edited
+  if (!object) return std::nullopt;
   auto current = [&](std::string_view key) -> std::optional<std::string_view> {
     std::optional<std::string_view> found;
-    for (const auto& m : *members)
+    for (const auto& m : object->members)
       if (m.key == key) found = m.value;
     return found;
   };
@@ -94,7 +94,7 @@ std::optional<std::string> splicedBody(const ProxyCall& call, const Target& targ
     edits.push_back({std::string(call.body_auth_name),
                      json::dump(nlohmann::json(std::string(call.body_auth_value)))});
   if (edits.empty()) return std::string(call.raw_body);
-  return json::spliceMembers(call.raw_body, edits);
+  return json::spliceMembers(*object, edits);
 }
 
 }  // namespace

@@ -186,11 +186,6 @@ class Conn {
     if (tls) co_return co_await bhttp::async_read_header(*tls, buffer, parser, token);
     co_return co_await bhttp::async_read_header(socket, buffer, parser, token);
   }
-  // Completes once the socket has bytes to read (or fails), without a buffer.
-  net::Task<void> waitReadable(error_code& ec) {
-    co_await lowest().async_wait(tcp::socket::wait_read,
-                                 asio::redirect_error(asio::use_awaitable, ec));
-  }
   // A plain connection's read buffer, once parsed empty, is given back (fill() takes one again
   // when bytes are there); over TLS it stays (see fill()).
   void releaseBuffer() {
