@@ -156,9 +156,7 @@ class Conn {
       : socket(ex),
         watchdog(ex, [this] { abort(); }),
         key_(std::move(key)),
-        label_(std::move(label)) {
-    buffer.reserve(kConnBuffer);
-  }
+        label_(std::move(label)) {}
 
   tcp::socket& lowest() { return tls ? tls->next_layer() : socket; }
   void abort() {
@@ -180,11 +178,38 @@ class Conn {
     if (tls) co_return co_await asio::async_write(*tls, buffers, token);
     co_return co_await asio::async_write(socket, buffers, token);
   }
+  // Reads up to the end of a response head. A plain connection waits for it the way fill()
+  // waits for a body, holding no buffer: thousands of requests waiting for their upstreams'
+  // first byte keep none. Over TLS Beast reads into a buffer that holds a whole head (a smaller
+  // one would be read 512 bytes at a time).
   template <typename Parser>
-  net::Task<std::size_t> readHeader(Parser& parser, error_code& ec) {
+  net::Task<void> readHeader(Parser& parser, error_code& ec) {
     auto token = asio::redirect_error(asio::use_awaitable, ec);
-    if (tls) co_return co_await bhttp::async_read_header(*tls, buffer, parser, token);
-    co_return co_await bhttp::async_read_header(socket, buffer, parser, token);
+    if (tls) {
+      if (buffer.capacity() < kConnBuffer) buffer.reserve(kConnBuffer);
+      co_await bhttp::async_read_header(*tls, buffer, parser, token);
+      co_return;
+    }
+    for (;;) {
+      if (buffer.size() > 0) {
+        buffer.consume(parser.put(buffer.data(), ec));
+        if (ec ? ec != bhttp::error::need_more : parser.is_header_done()) co_return;
+        ec = {};
+      }
+      co_await fill(ec);
+      if (ec == asio::error::eof) {
+        // As Beast's own read: a close before any byte ends the stream, one inside the head
+        // cuts it short.
+        if (!parser.got_some()) {
+          ec = bhttp::error::end_of_stream;
+        } else {
+          ec = {};
+          parser.put_eof(ec);
+        }
+        co_return;
+      }
+      if (ec) co_return;
+    }
   }
   // A plain connection's read buffer, once parsed empty, is given back (fill() takes one again
   // when bytes are there); over TLS it stays (see fill()).
@@ -320,9 +345,6 @@ class Response : public UpstreamResponse {
       parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
       if (head_request) parser_->skip(true);
       error_code ec;
-      // A pooled connection gave its buffer back after the last body: take one that holds a
-      // whole head, or Beast would read it 512 bytes at a time.
-      if (conn_->buffer.capacity() < kConnBuffer) conn_->buffer.reserve(kConnBuffer);
       co_await conn_->readHeader(*parser_, ec);
       if (ec) {
         if (conn_->watchdog.expired()) {
