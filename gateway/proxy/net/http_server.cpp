@@ -23,6 +23,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "proxy/net/socket_read.hpp"
 #include "proxy/net/watchdog.hpp"
 
 namespace aigw::net {
@@ -40,8 +41,8 @@ static bool isHttpError(const error_code& ec) {
 
 namespace {
 
-// A connection's read buffer to start with (it grows up to the header limit when a head needs
-// it): ten thousand idle or streaming connections should cost little memory each.
+// A TLS connection's read buffer to start with (it grows up to the header limit when a head
+// needs it). Plain connections keep only the bytes that came.
 constexpr std::size_t kReadBuffer = 4 * 1024;
 
 std::string jsonEscape(std::string_view s) {
@@ -95,7 +96,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
         // A deadline cancels the pending operation but keeps the socket, so the server can still
         // answer 408 before it closes.
         watchdog_(executor_, [this] { cancel(); }) {
-    buffer_.reserve(kReadBuffer);
     error_code ec;
     local_port_ = socket_.local_endpoint(ec).port();
   }
@@ -140,17 +140,31 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   tcp::socket& lowest() { return tls_ ? tls_->next_layer() : socket_; }
   // The operations on the connection's stream, plain or TLS.
+  // A plain connection is read through the loop's area (proxy/net/socket_read.hpp), so a
+  // connection waiting for its next request, or for its upstream, holds no read buffer. Beast
+  // reads a TLS one into a buffer that holds a whole head (a smaller one is read 512 bytes at a
+  // time).
   template <typename Parser>
-  Task<std::size_t> readHeader(Parser& parser, error_code& ec) {
-    auto token = asio::redirect_error(asio::use_awaitable, ec);
-    if (tls_) co_return co_await bhttp::async_read_header(*tls_, buffer_, parser, token);
-    co_return co_await bhttp::async_read_header(socket_, buffer_, parser, token);
+  Task<void> readHeader(Parser& parser, error_code& ec) {
+    if (!tls_) {
+      co_await parseFrom(
+          socket_, buffer_, parser, [](const Parser& p) { return p.is_header_done(); }, ec);
+      co_return;
+    }
+    if (buffer_.capacity() < kReadBuffer) buffer_.reserve(kReadBuffer);
+    co_await bhttp::async_read_header(*tls_, buffer_, parser,
+                                      asio::redirect_error(asio::use_awaitable, ec));
   }
+  // Parses some more of a body.
   template <typename Parser>
-  Task<std::size_t> readSome(Parser& parser, error_code& ec) {
-    auto token = asio::redirect_error(asio::use_awaitable, ec);
-    if (tls_) co_return co_await bhttp::async_read_some(*tls_, buffer_, parser, token);
-    co_return co_await bhttp::async_read_some(socket_, buffer_, parser, token);
+  Task<void> readSome(Parser& parser, error_code& ec) {
+    if (!tls_) {
+      co_await parseFrom(
+          socket_, buffer_, parser, [](const Parser&) { return true; }, ec);
+      co_return;
+    }
+    co_await bhttp::async_read_some(*tls_, buffer_, parser,
+                                    asio::redirect_error(asio::use_awaitable, ec));
   }
   template <typename Buffers>
   Task<std::size_t> writeAll(const Buffers& buffers, error_code& ec) {
@@ -271,7 +285,6 @@ Task<void> Connection::serve() {
     // (Beast would otherwise refuse a Content-Length over its 1 MB default while parsing the
     // head; and boost::none compares as below any length in Beast 1.74.)
     head_parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-    if (buffer_.capacity() < kReadBuffer) buffer_.reserve(kReadBuffer);  // released by a stream
     error_code ec;
     co_await readHeader(*head_parser_, ec);
     const bool expired = watchdog_.expired();
@@ -395,6 +408,7 @@ Task<BodyStatus> Connection::readBody(Exchange& ex, std::size_t limit) {
     }
   }
   ex.request_.body = std::move(bp.get().body());
+  releaseReadBuffer();  // the answer may be long in coming
   co_return BodyStatus::Ok;
 }
 

@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "proxy/net/socket_read.hpp"
 #include "proxy/net/watchdog.hpp"
 #include "proxy/upstream.hpp"
 
@@ -67,7 +68,6 @@ namespace {
 
 constexpr std::size_t kPiece = 8 * 1024;          // body bytes handed over per read
 constexpr std::size_t kConnBuffer = 4 * 1024;     // a connection's read buffer to start with
-constexpr std::size_t kPlainRead = 64 * 1024;     // one body read, plain TCP (the loop's area)
 constexpr std::size_t kHeaderLimit = 64 * 1024;   // upstream response head
 constexpr std::size_t kCoalesceBody = 16 * 1024;  // small bodies leave in the head's write
 constexpr std::size_t kMaxHeaderFields = 100;
@@ -178,77 +178,36 @@ class Conn {
     if (tls) co_return co_await asio::async_write(*tls, buffers, token);
     co_return co_await asio::async_write(socket, buffers, token);
   }
-  // Reads up to the end of a response head. A plain connection waits for it the way fill()
-  // waits for a body, holding no buffer: thousands of requests waiting for their upstreams'
-  // first byte keep none. Over TLS Beast reads into a buffer that holds a whole head (a smaller
-  // one would be read 512 bytes at a time).
+  // Reads up to the end of a response head. A plain connection holds no buffer while it waits
+  // (thousands of requests waiting for their upstreams' first byte keep none); over TLS Beast
+  // reads into one that holds a whole head (a smaller one is read 512 bytes at a time).
   template <typename Parser>
   net::Task<void> readHeader(Parser& parser, error_code& ec) {
-    auto token = asio::redirect_error(asio::use_awaitable, ec);
-    if (tls) {
-      if (buffer.capacity() < kConnBuffer) buffer.reserve(kConnBuffer);
-      co_await bhttp::async_read_header(*tls, buffer, parser, token);
+    if (!tls) {
+      co_await net::parseFrom(
+          socket, buffer, parser, [](const Parser& p) { return p.is_header_done(); }, ec);
       co_return;
     }
-    for (;;) {
-      if (buffer.size() > 0) {
-        buffer.consume(parser.put(buffer.data(), ec));
-        if (ec ? ec != bhttp::error::need_more : parser.is_header_done()) co_return;
-        ec = {};
-      }
-      co_await fill(ec);
-      if (ec == asio::error::eof) {
-        // As Beast's own read: a close before any byte ends the stream, one inside the head
-        // cuts it short.
-        if (!parser.got_some()) {
-          ec = bhttp::error::end_of_stream;
-        } else {
-          ec = {};
-          parser.put_eof(ec);
-        }
-        co_return;
-      }
-      if (ec) co_return;
-    }
+    if (buffer.capacity() < kConnBuffer) buffer.reserve(kConnBuffer);
+    co_await bhttp::async_read_header(*tls, buffer, parser,
+                                      asio::redirect_error(asio::use_awaitable, ec));
   }
   // A plain connection's read buffer, once parsed empty, is given back (fill() takes one again
   // when bytes are there); over TLS it stays (see fill()).
   void releaseBuffer() {
     if (!tls && buffer.size() == 0 && buffer.capacity() > 0) buffer.shrink_to_fit();
   }
-  // Reads more bytes into `buffer` (eof: the peer closed). A plain connection waits for them
-  // holding no buffer at all and reads them at once, so thousands of waiting streams keep
-  // none. Over TLS the read is awaited into a small buffer (Asio's TLS stream may already hold
-  // a record that the socket will not signal again).
+  // Reads more bytes into `buffer` (eof: the peer closed). Over TLS into a small buffer
+  // (proxy/net/socket_read.hpp says why); a plain connection holds none while it waits.
   net::Task<void> fill(error_code& ec) {
-    auto token = asio::redirect_error(asio::use_awaitable, ec);
     if (tls) {
-      const std::size_t n = co_await tls->async_read_some(buffer.prepare(kConnBuffer), token);
+      const std::size_t n = co_await tls->async_read_some(
+          buffer.prepare(kConnBuffer), asio::redirect_error(asio::use_awaitable, ec));
       buffer.commit(n);
       co_return;
     }
     releaseBuffer();
-    // The bytes land in the loop thread's read area first and only what came is kept: a
-    // stream's event costs its own size, not a whole read buffer, between reads.
-    thread_local std::array<char, kPlainRead> area;
-    if (!socket.non_blocking()) {
-      socket.non_blocking(true, ec);  // reads below never block the loop
-      if (ec) co_return;
-    }
-    for (;;) {
-      // Read first (the bytes are often there already); wait only when there are none.
-      const std::size_t n = socket.read_some(asio::buffer(area), ec);
-      if (ec != asio::error::would_block && ec != asio::error::try_again) {
-        if (n > 0) {
-          std::memcpy(buffer.prepare(n).data(), area.data(), n);
-          buffer.commit(n);
-        }
-        co_return;
-      }
-      ec = {};
-      co_await socket.async_wait(tcp::socket::wait_read, token);
-      if (ec) co_return;
-    }
+    co_await net::readAvailable(socket, buffer, ec);
   }
 
   const std::string& key() const { return key_; }

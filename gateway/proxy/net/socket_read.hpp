@@ -1,0 +1,51 @@
+// Reading a plain TCP socket without holding a buffer while it is quiet. Both sides of the proxy
+// spend most of their time waiting (a client between requests, an upstream before its first
+// byte, a stream between events); a read buffer reserved for each wait would cost thousands of
+// connections a few KB each. Instead the socket is read when it has bytes, through the loop
+// thread's read area, and the connection keeps only what came. TLS streams are not read this
+// way: Asio's TLS stream may already hold a record that the socket will not signal again.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+
+#include "proxy/net/task.hpp"
+
+namespace aigw::net {
+
+// Appends to `buffer` what the socket has, waiting (holding no buffer) only when it has
+// nothing. `ec` is eof when the peer closed, operation_aborted when the wait was cancelled.
+Task<void> readAvailable(boost::asio::ip::tcp::socket& socket, boost::beast::flat_buffer& buffer,
+                         boost::system::error_code& ec);
+
+// Feeds `parser` from `buffer`, reading more with readAvailable, until `enough(parser)` (a head
+// is whole, the message is done, some body arrived) or an error. The errors are Beast's own
+// read's: end_of_stream for a close before any byte, partial_message for one inside a message.
+template <typename Parser, typename Enough>
+Task<void> parseFrom(boost::asio::ip::tcp::socket& socket, boost::beast::flat_buffer& buffer,
+                     Parser& parser, Enough enough, boost::system::error_code& ec) {
+  namespace bhttp = boost::beast::http;
+  for (;;) {
+    if (buffer.size() > 0) {
+      buffer.consume(parser.put(buffer.data(), ec));
+      if (ec && ec != bhttp::error::need_more) co_return;
+      if (!ec && enough(parser)) co_return;
+      ec = {};
+    }
+    co_await readAvailable(socket, buffer, ec);
+    if (ec == boost::asio::error::eof) {
+      if (!parser.got_some()) {
+        ec = bhttp::error::end_of_stream;
+      } else {
+        ec = {};
+        parser.put_eof(ec);
+        if (!ec && !parser.is_done()) ec = bhttp::error::partial_message;
+      }
+      co_return;
+    }
+    if (ec) co_return;
+  }
+}
+
+}  // namespace aigw::net
