@@ -302,6 +302,49 @@ TEST_SUITE("http strict") {
     CHECK(dropped >= 1);
   }
 
+  TEST_CASE("at the open-file limit an upstream connect waits for a descriptor, not a 502") {
+    // 40 requests at once whose upstream answers after 300 ms need 80 descriptors besides the
+    // gateway's own dozen; it may hold 64. Those that find none wait for the first answers to
+    // free theirs (within the connect timeout) instead of failing.
+    FakeProvider fake(FAKE_PROVIDER_BINARY);
+    const std::string dir = tempDir();
+    writeFile(dir + "/aigw.yaml", withFake(R"(_format_version: "3.0"
+routes:
+- name: slow
+  paths: ["/slow/chat"]
+  plugins:
+  - name: ai-proxy
+    config:
+      route_type: llm/v1/chat
+      auth: {header_name: Authorization, header_value: "Bearer sk-test"}
+      model: {provider: openai, name: gpt-4o-mini,
+              options: {upstream_url: "{FAKE}/scenario/fake-slow-300/v1/chat/completions"}}
+)",
+                                           fake.baseUrl()));
+    Process serve({"prlimit", "--nofile=64:64", AIGW_BINARY, "serve", "-c", dir + "/aigw.yaml",
+                   "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir",
+                   dir + "/data", "--workers", "1"});
+    const auto ports = waitForServePorts(serve, 10000);
+    REQUIRE_MESSAGE(ports.has_value(), serve.log());
+    std::vector<std::unique_ptr<Raw>> clients;
+    for (int i = 0; i < 40; ++i) {
+      clients.push_back(std::make_unique<Raw>(ports->proxy));
+      REQUIRE(clients.back()->send(post("/slow/chat", kChat)));
+    }
+    int ok = 0;
+    std::string failure;
+    for (auto& c : clients) {
+      const std::string r = c->readResponse(15000);
+      if (statusOf(r) == 200)
+        ++ok;
+      else if (failure.empty())
+        failure = r;
+    }
+    CHECK_MESSAGE(ok == 40, failure);
+    CHECK(fake.requests().size() == 40);
+    removeTempDir(dir);
+  }
+
   TEST_CASE("a second gateway on the same ports fails at once, naming the address") {
     Process second({AIGW_BINARY, "serve", "-c", gateway().configPath(), "--listen",
                     "127.0.0.1:" + std::to_string(gateway().port()), "--admin-listen",

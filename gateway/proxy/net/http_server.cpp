@@ -23,7 +23,7 @@
 #include <optional>
 #include <unordered_map>
 
-#include "proxy/net/socket_read.hpp"
+#include "proxy/net/socket_io.hpp"
 #include "proxy/net/watchdog.hpp"
 
 namespace aigw::net {
@@ -140,7 +140,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   tcp::socket& lowest() { return tls_ ? tls_->next_layer() : socket_; }
   // The operations on the connection's stream, plain or TLS.
-  // A plain connection is read through the loop's area (proxy/net/socket_read.hpp), so a
+  // A plain connection is read through the loop's area (proxy/net/socket_io.hpp), so a
   // connection waiting for its next request, or for its upstream, holds no read buffer. Beast
   // reads a TLS one into a buffer that holds a whole head (a smaller one is read 512 bytes at a
   // time).
@@ -177,7 +177,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   tcp::socket socket_;  // moved into tls_ for a TLS server
   Executor executor_;
-  std::optional<asio::ssl::stream<tcp::socket>> tls_;
+  // Boxed: most connections are plain, and the stream is 400 bytes.
+  std::unique_ptr<asio::ssl::stream<tcp::socket>> tls_;
   std::shared_ptr<HttpServer::Shared> shared_;
   LoopState& loop_;
   std::size_t loop_index_;
@@ -257,7 +258,7 @@ Task<void> Connection::refuse(int status, std::string_view message) {
 }
 
 Task<bool> Connection::handshake() {
-  tls_.emplace(std::move(socket_), *shared_->tls);
+  tls_ = std::make_unique<asio::ssl::stream<tcp::socket>>(std::move(socket_), *shared_->tls);
   error_code ec;
   co_await tls_->async_handshake(asio::ssl::stream_base::server,
                                  asio::redirect_error(asio::use_awaitable, ec));
@@ -414,10 +415,17 @@ Task<BodyStatus> Connection::readBody(Exchange& ex, std::size_t limit) {
 
 Task<bool> Connection::write(std::string_view head, std::string_view body) {
   if (!lowest().is_open()) co_return false;
-  watchdog_.armAfter(std::chrono::milliseconds(shared_->limits.write_timeout_ms));
   error_code ec;
-  const std::array<asio::const_buffer, 2> buffers{asio::buffer(head.data(), head.size()),
-                                                  asio::buffer(body.data(), body.size())};
+  std::array<asio::const_buffer, 2> buffers{asio::buffer(head.data(), head.size()),
+                                            asio::buffer(body.data(), body.size())};
+  if (!tls_) {
+    if (sendNow(socket_, buffers, ec)) co_return true;
+    if (ec) {
+      abort();
+      co_return false;
+    }
+  }
+  watchdog_.armAfter(std::chrono::milliseconds(shared_->limits.write_timeout_ms));
   co_await writeAll(buffers, ec);
   watchdog_.disarm();
   if (ec) {
@@ -601,10 +609,44 @@ bool evictElsewhere(HttpServer::Shared& shared, std::size_t self) {
   return false;
 }
 
+// Takes an accepted connection unless a cap refuses it (the socket then closes as it goes).
+void admit(HttpServer::Shared& shared, const std::shared_ptr<HttpServer::Shared>& keep,
+           std::size_t index, tcp::socket socket) {
+  LoopState& loop = *shared.loops[index];
+  error_code ec;
+  tcp::endpoint peer = socket.remote_endpoint(ec);
+  if (ec) return;
+  std::string client = peer.address().to_string();
+  if (shared.connections.load(std::memory_order_relaxed) >= shared.limits.max_connections &&
+      !evictOldestWaiting(loop, nullptr) && !evictElsewhere(shared, index))
+    return;
+  if (shared.per_client_cap_per_loop > 0) {
+    auto it = loop.per_client.find(client);
+    if (it != loop.per_client.end() && it->second >= shared.per_client_cap_per_loop &&
+        !evictOldestWaiting(loop, &client))
+      return;
+  }
+  socket.set_option(tcp::no_delay(true), ec);
+  ++loop.per_client[client];
+  ++loop.open;
+  shared.connections.fetch_add(1, std::memory_order_relaxed);
+  auto conn = std::make_shared<Connection>(std::move(socket), keep, loop, index, std::move(client));
+  asio::co_spawn(loop.ctx, Connection::run(std::move(conn)), asio::detached);
+}
+
+// Connections queued at once are taken together (as nginx's multi_accept), up to this many per
+// turn of the loop: taking one per turn, behind every other ready handler, let a burst of
+// thousands overflow the listen queue, and a client whose handshake the kernel dropped waits
+// seconds for the retransmission.
+constexpr int kAcceptBurst = 128;
+
 Task<void> acceptLoop(std::shared_ptr<HttpServer::Shared> shared, std::size_t index) {
   LoopState& loop = *shared->loops[index];
-  const ServerLimits& limits = shared->limits;
   asio::steady_timer backoff(loop.ctx);
+  {
+    error_code ec;
+    loop.acceptor->non_blocking(true, ec);  // the burst's accepts below never wait
+  }
   for (;;) {
     error_code ec;
     tcp::socket socket =
@@ -619,25 +661,12 @@ Task<void> acceptLoop(std::shared_ptr<HttpServer::Shared> shared, std::size_t in
       }
       continue;
     }
-    tcp::endpoint peer = socket.remote_endpoint(ec);
-    if (ec) continue;
-    std::string client = peer.address().to_string();
-    if (shared->connections.load(std::memory_order_relaxed) >= limits.max_connections &&
-        !evictOldestWaiting(loop, nullptr) && !evictElsewhere(*shared, index))
-      continue;  // the socket closes as it goes out of scope
-    if (shared->per_client_cap_per_loop > 0) {
-      auto it = loop.per_client.find(client);
-      if (it != loop.per_client.end() && it->second >= shared->per_client_cap_per_loop &&
-          !evictOldestWaiting(loop, &client))
-        continue;
+    admit(*shared, shared, index, std::move(socket));
+    for (int taken = 1; taken < kAcceptBurst; ++taken) {
+      tcp::socket more = loop.acceptor->accept(ec);
+      if (ec) break;  // none queued (would_block), or an error the awaited accept will see
+      admit(*shared, shared, index, std::move(more));
     }
-    socket.set_option(tcp::no_delay(true), ec);
-    ++loop.per_client[client];
-    ++loop.open;
-    shared->connections.fetch_add(1, std::memory_order_relaxed);
-    auto conn =
-        std::make_shared<Connection>(std::move(socket), shared, loop, index, std::move(client));
-    asio::co_spawn(loop.ctx, Connection::run(std::move(conn)), asio::detached);
   }
 }
 

@@ -4,23 +4,24 @@
 #include <openssl/x509v3.h>
 
 #include <array>
-#include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
+#include <cerrno>
 #include <cstring>
 #include <limits>
 #include <optional>
 #include <unordered_map>
 #include <vector>
 
-#include "proxy/net/socket_read.hpp"
+#include "proxy/net/socket_io.hpp"
 #include "proxy/net/watchdog.hpp"
 #include "proxy/upstream.hpp"
 
@@ -66,9 +67,10 @@ Result<std::shared_ptr<TlsSettings>> makeTlsSettings(const UpstreamClientOptions
 
 namespace {
 
-constexpr std::size_t kPiece = 8 * 1024;          // body bytes handed over per read
-constexpr std::size_t kConnBuffer = 4 * 1024;     // a connection's read buffer to start with
-constexpr std::size_t kHeaderLimit = 64 * 1024;   // upstream response head
+constexpr std::size_t kPiece = 8 * 1024;       // body bytes handed over per read
+constexpr std::size_t kConnBuffer = 4 * 1024;  // a connection's read buffer to start with
+constexpr std::chrono::milliseconds kNoDescriptorsPause{25};  // between connects at the fd limit
+constexpr std::size_t kHeaderLimit = 64 * 1024;               // upstream response head
 constexpr std::size_t kCoalesceBody = 16 * 1024;  // small bodies leave in the head's write
 constexpr std::size_t kMaxHeaderFields = 100;
 
@@ -172,6 +174,10 @@ class Conn {
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
   }
 
+  // Writes what a plain socket takes at once (proxy/net/socket_io.hpp); true when all went.
+  bool sendNow(std::array<asio::const_buffer, 2>& buffers, error_code& ec) {
+    return !tls && net::sendNow(socket, buffers, ec);
+  }
   template <typename Buffers>
   net::Task<std::size_t> write(const Buffers& buffers, error_code& ec) {
     auto token = asio::redirect_error(asio::use_awaitable, ec);
@@ -198,7 +204,7 @@ class Conn {
     if (!tls && buffer.size() == 0 && buffer.capacity() > 0) buffer.shrink_to_fit();
   }
   // Reads more bytes into `buffer` (eof: the peer closed). Over TLS into a small buffer
-  // (proxy/net/socket_read.hpp says why); a plain connection holds none while it waits.
+  // (proxy/net/socket_io.hpp says why); a plain connection holds none while it waits.
   net::Task<void> fill(error_code& ec) {
     if (tls) {
       const std::size_t n = co_await tls->async_read_some(
@@ -213,8 +219,8 @@ class Conn {
   const std::string& key() const { return key_; }
   const std::string& label() const { return label_; }
 
-  tcp::socket socket;  // moved into `tls` for https
-  std::optional<asio::ssl::stream<tcp::socket>> tls;
+  tcp::socket socket;                                   // moved into `tls` for https
+  std::unique_ptr<asio::ssl::stream<tcp::socket>> tls;  // boxed: most upstreams are plain
   beast::flat_buffer buffer;
   net::Watchdog watchdog;
   Clock::time_point idle_since{};
@@ -275,6 +281,18 @@ struct UpstreamClient::Impl {
     list.push_back(std::move(conn));
   }
 
+  // Closes the longest-idle pooled connection, to any host; false when there is none.
+  bool dropOneIdle() {
+    std::vector<std::unique_ptr<Conn>>* oldest = nullptr;
+    for (auto& [key, list] : idle)
+      if (!list.empty() && (!oldest || list.front()->idle_since < oldest->front()->idle_since))
+        oldest = &list;
+    if (!oldest) return false;
+    oldest->erase(oldest->begin());
+    return true;
+  }
+
+  // A new connection, or at the descriptor limit a pooled one that became free.
   net::Task<std::unique_ptr<Conn>> open(const http::ParsedUrl& url, const std::string& key,
                                         const Phase& ph, UpstreamError& err);
 };
@@ -484,8 +502,31 @@ net::Task<std::unique_ptr<Conn>> UpstreamClient::Impl::open(const http::ParsedUr
     for (const auto& r : results) endpoints.push_back(r.endpoint());
   }
   dns_watch.disarm();
-  co_await asio::async_connect(conn->socket, endpoints,
-                               asio::redirect_error(asio::use_awaitable, ec));
+  if (endpoints.empty()) ec = asio::error::host_not_found;
+  // Each address in turn (Asio's range connect would report a socket it could not open as
+  // "Operation canceled").
+  for (std::size_t i = 0; i < endpoints.size();) {
+    error_code ignored;
+    conn->socket.close(ignored);
+    conn->socket.open(endpoints[i].protocol(), ec);
+    // Out of file descriptors: rather than fail a request that a moment later would succeed,
+    // take a connection to this host that came back to the pool meanwhile, or close an idle
+    // one to another host, or wait for a descriptor to be freed (an answer that ends frees
+    // its client's or returns its upstream's) within the connect deadline.
+    if (ec == asio::error::no_descriptors || ec.value() == ENFILE) {
+      if (auto pooled = take(key)) co_return pooled;
+      if (dropOneIdle()) continue;
+      if (Clock::now() + kNoDescriptorsPause >= ph.at) break;
+      asio::steady_timer pause(executor, kNoDescriptorsPause);
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    if (!ec)
+      co_await conn->socket.async_connect(endpoints[i],
+                                          asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec || conn->watchdog.expired()) break;
+    ++i;
+  }
   if (ec) {
     err = conn->watchdog.expired()
               ? makeError(UpstreamFailure::Timeout, timeoutMessage(ph, label))
@@ -495,7 +536,7 @@ net::Task<std::unique_ptr<Conn>> UpstreamClient::Impl::open(const http::ParsedUr
   }
   conn->socket.set_option(tcp::no_delay(true), ec);
   if (url.scheme == "https") {
-    conn->tls.emplace(std::move(conn->socket), tls->ctx);
+    conn->tls = std::make_unique<asio::ssl::stream<tcp::socket>>(std::move(conn->socket), tls->ctx);
     SSL* ssl = conn->tls->native_handle();
     const bool ip = isIpLiteral(url.host);
     if (!ip) SSL_set_tlsext_host_name(ssl, url.host.c_str());  // SNI must not carry an IP
@@ -592,8 +633,8 @@ net::Task<Result<std::unique_ptr<UpstreamResponse>, UpstreamError>> UpstreamClie
         phase(timeouts.first_byte_ms, "sending the request", total_end, timeouts.total_ms);
     conn->watchdog.arm(ph.at);
     error_code ec;
-    const std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(body)};
-    co_await conn->write(buffers, ec);
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(body)};
+    if (!conn->sendNow(buffers, ec) && !ec) co_await conn->write(buffers, ec);
     if (ec) {
       if (conn->reused && attempt == 0 && !conn->watchdog.expired()) continue;
       UpstreamError failed =

@@ -1,4 +1,4 @@
-#include "proxy/net/socket_read.hpp"
+#include "proxy/net/socket_io.hpp"
 
 #include <array>
 #include <boost/asio/redirect_error.hpp>

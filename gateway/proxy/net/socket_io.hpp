@@ -1,4 +1,6 @@
-// Reading a plain TCP socket without holding a buffer while it is quiet. Both sides of the proxy
+// Reading and writing a plain TCP socket without the event loop when it need not wait.
+//
+// Reads: without holding a buffer while the socket is quiet. Both sides of the proxy
 // spend most of their time waiting (a client between requests, an upstream before its first
 // byte, a stream between events); a read buffer reserved for each wait would cost thousands of
 // connections a few KB each. Instead the socket is read when it has bytes, through the loop
@@ -6,6 +8,8 @@
 // way: Asio's TLS stream may already hold a record that the socket will not signal again.
 #pragma once
 
+#include <array>
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
@@ -46,6 +50,36 @@ Task<void> parseFrom(boost::asio::ip::tcp::socket& socket, boost::beast::flat_bu
     }
     if (ec) co_return;
   }
+}
+
+// Writes: a write that the socket takes at once (almost all of them: the kernel's send buffer
+// is rarely full) costs one send() and never suspends the coroutine; Asio's async_write would
+// queue its completion on the loop and resume the writer from there.
+//
+// Sends what the socket takes now and advances `buffers` past it. True when all went; false
+// with `ec` clear when the rest must be awaited (async_write), or with `ec` set on an error.
+template <std::size_t N>
+bool sendNow(boost::asio::ip::tcp::socket& socket,
+             std::array<boost::asio::const_buffer, N>& buffers, boost::system::error_code& ec) {
+  namespace asio = boost::asio;
+  if (!socket.non_blocking()) {
+    socket.non_blocking(true, ec);
+    if (ec) return false;
+  }
+  std::size_t sent = socket.send(buffers, 0, ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    ec = {};
+    sent = 0;
+  }
+  if (ec) return false;
+  bool all = true;
+  for (auto& b : buffers) {
+    const std::size_t n = std::min(sent, b.size());
+    b += n;
+    sent -= n;
+    if (b.size() > 0) all = false;
+  }
+  return all;
 }
 
 }  // namespace aigw::net
