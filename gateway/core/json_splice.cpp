@@ -83,6 +83,7 @@ bool splitObject(std::string_view text, std::vector<MemberText>& members, std::s
   s.ws();
   if (!s.at('{')) return false;
   ++s.pos;
+  members.reserve(16);  // a request's or an event's members, without regrowing
   while (true) {
     s.ws();
     if (s.at('}')) break;

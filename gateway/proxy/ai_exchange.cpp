@@ -59,86 +59,63 @@ net::Task<void> prime(StreamRelay& relay) {
   while (relay.chunks() == 0 && !relay.ended()) co_await relay.pump();
 }
 
-net::Task<Attempt> attemptOnce(RequestContext& ctx, const Chain& chain, UpstreamClient& client,
-                               const net::Executor& executor) {
-  Attempt a;
-  AiCall& ai = *ctx.ai;
-  if (auto source = ai.provider->credentialSource(*ai.target)) {
-    std::optional<ApiError> refused = co_await refreshCredential(*source, client, ai.provider_name);
-    if (refused) {
-      a.answer.error = std::move(*refused);
-      a.fault = {AttemptFault::Kind::Network, false, 0};
-      co_return a;
-    }
-  }
-  auto request = buildAiRequest(ai, ctx.request, {ctx.credential_header, ctx.credential_query});
-  if (!request) {
-    a.answer.error = request.error();
-    a.fault = {AttemptFault::Kind::Status, false, 0};  // this request cannot be translated: final
-    co_return a;
-  }
+// The steps of an attempt that hold large locals are coroutines of their own, so that the
+// attempt's frame, alive while thousands of requests wait for their upstreams, stays small.
 
-  std::unique_ptr<UpstreamResponse> up;
-  if (auto local = ai.provider->localExchange(*request)) {
-    up = playLocalReply(std::move(*local), executor);
-  } else {
-    auto sent = co_await client.send(*request, ai.timeouts);
-    if (!sent) {
-      a.answer.error = fromUpstreamFailure(sent.error(), ai.provider_name);
-      a.fault = faultOf(sent.error());
-      co_return a;
-    }
-    up = std::move(*sent);
-  }
+// Mints or refreshes the target's credential; false (the error in `a`) when that failed.
+net::Task<bool> refreshFor(const AiCall& ai, UpstreamClient& client, Attempt& a) {
+  auto source = ai.provider->credentialSource(*ai.target);
+  if (!source) co_return true;
+  std::optional<ApiError> refused = co_await refreshCredential(*source, client, ai.provider_name);
+  if (!refused) co_return true;
+  a.answer.error = std::move(*refused);
+  a.fault = {AttemptFault::Kind::Network, false, 0};
+  co_return false;
+}
 
-  a.status = up->status();
-  if (a.status < 200 || a.status > 299) {
-    std::string body;
-    co_await up->readAll(body, kMaxErrorBody);
-    if (std::string ra = up->header("retry-after"); !ra.empty()) {
-      a.retry_after_ms = parseRetryAfterMs(ra, static_cast<long long>(std::time(nullptr)));
-      a.retry_after = std::move(ra);
-    }
-    a.fault = {AttemptFault::Kind::Status, true, a.status};
-    if (ai.relay) {
-      // A native client gets the provider's own JSON error (secrets masked); anything else
-      // (an HTML page from something in between may name internal hosts) is not echoed.
-      if (std::optional<Reply> own = relayedError(ai, *request, *up, std::move(body))) {
-        a.answer.whole = std::move(*own);
-        a.answer.native = true;
-        co_return a;
-      }
-    }
-    a.answer.error =
-        redactUpstreamError(ai.provider->parseErrorResponse(a.status, body, up->headers()), ai,
-                            *request, a.status, body);
-    co_return a;
+// Sends the request (or plays the provider's local answer); null (the error in `a`) when no
+// answer came.
+net::Task<std::unique_ptr<UpstreamResponse>> sendFor(const AiCall& ai,
+                                                     const http::UpstreamRequest& request,
+                                                     UpstreamClient& client,
+                                                     const net::Executor& executor, Attempt& a) {
+  if (auto local = ai.provider->localExchange(request))
+    co_return playLocalReply(std::move(*local), executor);
+  auto sent = co_await client.send(request, ai.timeouts);
+  if (!sent) {
+    a.answer.error = fromUpstreamFailure(sent.error(), ai.provider_name);
+    a.fault = faultOf(sent.error());
+    co_return nullptr;
   }
+  co_return std::move(*sent);
+}
+
+// A non-2xx answer: the provider's error, in the client's terms.
+net::Task<void> readFailure(const AiCall& ai, const http::UpstreamRequest& request,
+                            std::unique_ptr<UpstreamResponse> up, Attempt& a) {
+  std::string body;
+  co_await up->readAll(body, kMaxErrorBody);
+  if (std::string ra = up->header("retry-after"); !ra.empty()) {
+    a.retry_after_ms = parseRetryAfterMs(ra, static_cast<long long>(std::time(nullptr)));
+    a.retry_after = std::move(ra);
+  }
+  a.fault = {AttemptFault::Kind::Status, true, a.status};
   if (ai.relay) {
-    // Native pass-through and preserve: the answer goes back as sent (handler_relay.cpp).
-    a.answer.relay = std::move(up);
-    co_return a;
-  }
-
-  if (ai.call.stream) {
-    auto relay = std::make_unique<StreamRelay>(ctx, chain, std::move(up));
-    co_await prime(*relay);
-    if (relay->chunks() == 0 && !relay->failure().empty()) {
-      // Broken before the client saw anything: a fault like any other, nothing was sent.
-      const UpstreamError& e = relay->upstreamError();
-      if (e.kind != UpstreamFailure::None) {
-        a.fault = faultOf(e);
-        a.answer.error = fromUpstreamFailure(e, ai.provider_name);
-      } else {
-        a.fault = {AttemptFault::Kind::Invalid, true, 0};
-        a.answer.error = ApiError::badGateway(relay->failure());
-      }
-      co_return a;
+    // A native client gets the provider's own JSON error (secrets masked); anything else
+    // (an HTML page from something in between may name internal hosts) is not echoed.
+    if (std::optional<Reply> own = relayedError(ai, request, *up, std::move(body))) {
+      a.answer.whole = std::move(*own);
+      a.answer.native = true;
+      co_return;
     }
-    a.answer.stream = std::move(relay);
-    co_return a;
   }
+  a.answer.error = redactUpstreamError(
+      ai.provider->parseErrorResponse(a.status, body, up->headers()), ai, request, a.status, body);
+}
 
+// A whole (non-streamed) answer, translated.
+net::Task<void> readWhole(RequestContext& ctx, std::unique_ptr<UpstreamResponse> up, Attempt& a) {
+  const AiCall& ai = *ctx.ai;
   std::string body;
   if (!co_await up->readAll(body, kMaxResponseBody)) {
     if (up->error().kind != UpstreamFailure::None) {
@@ -149,7 +126,7 @@ net::Task<Attempt> attemptOnce(RequestContext& ctx, const Chain& chain, Upstream
                                             std::to_string(kMaxResponseBody) + " bytes");
       a.fault = {AttemptFault::Kind::Status, true, 0};  // final: another would be as large
     }
-    co_return a;
+    co_return;
   }
   up.reset();  // the connection goes back to the pool before the client write
   auto translated = ai.provider->parseResponse(ai.call, body, *ai.target);
@@ -160,10 +137,56 @@ net::Task<Attempt> attemptOnce(RequestContext& ctx, const Chain& chain, Upstream
     a.fault = a.answer.error->status >= 500
                   ? AttemptFault{AttemptFault::Kind::Invalid, true, 0}
                   : AttemptFault{AttemptFault::Kind::Status, true, a.answer.error->status};
-    co_return a;
+    co_return;
   }
   ctx.usage = translated->usage;
   a.answer.whole = Reply{200, {{"Content-Type", "application/json"}}, std::move(translated->body)};
+}
+
+// A stream, read up to its first client chunk.
+net::Task<void> primeStream(RequestContext& ctx, const Chain& chain,
+                            std::unique_ptr<UpstreamResponse> up, Attempt& a) {
+  auto relay = std::make_unique<StreamRelay>(ctx, chain, std::move(up));
+  co_await prime(*relay);
+  if (relay->chunks() == 0 && !relay->failure().empty()) {
+    // Broken before the client saw anything: a fault like any other, nothing was sent.
+    const UpstreamError& e = relay->upstreamError();
+    if (e.kind != UpstreamFailure::None) {
+      a.fault = faultOf(e);
+      a.answer.error = fromUpstreamFailure(e, ctx.ai->provider_name);
+    } else {
+      a.fault = {AttemptFault::Kind::Invalid, true, 0};
+      a.answer.error = ApiError::badGateway(relay->failure());
+    }
+    co_return;
+  }
+  a.answer.stream = std::move(relay);
+}
+
+net::Task<Attempt> attemptOnce(RequestContext& ctx, const Chain& chain, UpstreamClient& client,
+                               const net::Executor& executor) {
+  Attempt a;
+  const AiCall& ai = *ctx.ai;
+  if (!co_await refreshFor(ai, client, a)) co_return a;
+  auto request = buildAiRequest(ai, ctx.request, {ctx.credential_header, ctx.credential_query});
+  if (!request) {
+    a.answer.error = request.error();
+    a.fault = {AttemptFault::Kind::Status, false, 0};  // this request cannot be translated: final
+    co_return a;
+  }
+  std::unique_ptr<UpstreamResponse> up = co_await sendFor(ai, *request, client, executor, a);
+  if (!up) co_return a;
+  a.status = up->status();
+  if (a.status < 200 || a.status > 299) {
+    co_await readFailure(ai, *request, std::move(up), a);
+  } else if (ai.relay) {
+    // Native pass-through and preserve: the answer goes back as sent (handler_relay.cpp).
+    a.answer.relay = std::move(up);
+  } else if (ai.call.stream) {
+    co_await primeStream(ctx, chain, std::move(up), a);
+  } else {
+    co_await readWhole(ctx, std::move(up), a);
+  }
   co_return a;
 }
 
@@ -241,10 +264,15 @@ net::Task<void> StreamRelay::pump() {
   // (No co_await inside a conditional expression: GCC 12 miscompiles its temporaries.)
   bool more = false;
   if (up_) more = co_await up_->read(read_);
-  if (more)
+  if (more) {
+    // What comes out is about what went in (OpenAI events pass through): one allocation, not
+    // one per doubling.
+    std::string& out = encoder_->pending();
+    out.reserve(out.size() + read_.size() + 64);
     status_ = framer_->feed(read_, [&](std::string_view event, std::string_view data) {
       return decoder_->onEvent(event, data, sink);
     });
+  }
   if (!more || !status_ || (phase_ && phase_->ended())) end();
 }
 
@@ -277,16 +305,22 @@ void StreamRelay::end() {
   up_.reset();
 }
 
-net::Task<AiAnswer> exchangeAi(RequestContext& ctx, const Chain& chain, UpstreamClient& client,
-                               const net::Executor& executor) {
-  const TargetSet* set = ctx.ai->targets;
-  if (!set) {
-    const auto since = Clock::now();
-    Attempt a = co_await attemptOnce(ctx, chain, client, executor);
-    record(ctx, a, msSince(since));
-    co_return conclude(ctx, std::move(a));
-  }
+namespace {
 
+// ai-proxy: one target, one attempt. (A coroutine of its own: its frame, alive while the
+// upstream is awaited, holds none of the failover loop's state.)
+net::Task<AiAnswer> exchangeOnce(RequestContext& ctx, const Chain& chain, UpstreamClient& client,
+                                 const net::Executor& executor) {
+  const auto since = Clock::now();
+  Attempt a = co_await attemptOnce(ctx, chain, client, executor);
+  record(ctx, a, msSince(since));
+  co_return conclude(ctx, std::move(a));
+}
+
+// ai-proxy-advanced: balance, retry and fail over between the targets.
+net::Task<AiAnswer> exchangeBalanced(RequestContext& ctx, const Chain& chain,
+                                     UpstreamClient& client, const net::Executor& executor) {
+  const TargetSet* set = ctx.ai->targets;
   const Balancer& balancer = set->balancer();
   const RetryPolicy& policy = set->retryPolicy();
   std::string hash_key;
@@ -337,6 +371,14 @@ net::Task<AiAnswer> exchangeAi(RequestContext& ctx, const Chain& chain, Upstream
     if (!decision.retry || retries++ >= policy.retries) co_return conclude(ctx, std::move(a));
     last = std::move(a);
   }
+}
+
+}  // namespace
+
+net::Task<AiAnswer> exchangeAi(RequestContext& ctx, const Chain& chain, UpstreamClient& client,
+                               const net::Executor& executor) {
+  if (!ctx.ai->targets) return exchangeOnce(ctx, chain, client, executor);
+  return exchangeBalanced(ctx, chain, client, executor);
 }
 
 void settleAttempt(RequestContext& ctx) {

@@ -101,12 +101,17 @@ void ProxyHandler::finish(RequestContext& ctx, const Chain& chain, int status) c
 net::Task<void> ProxyHandler::handle(net::Exchange& exchange) const {
   RequestContext ctx(exchange.request(), store_.current());
   const Chain* chain = &ctx.config->global_plugins;
-  std::optional<ApiError> error = co_await run(ctx, exchange, chain);
+  bool answered = false;
+  std::optional<ApiError> error = co_await admit(ctx, exchange, chain, answered);
+  if (!error && !answered) error = co_await forward(ctx, exchange, *chain);
   if (error) co_await fail(ctx, exchange, *chain, *error);
 }
 
-net::Task<std::optional<ApiError>> ProxyHandler::run(RequestContext& ctx, net::Exchange& exchange,
-                                                     const Chain*& chain_out) const {
+// Route, body, access phase. A coroutine of its own, done before the upstream is called: its
+// frame (the rarer paths' locals) is not held while thousands of requests wait for upstreams.
+net::Task<std::optional<ApiError>> ProxyHandler::admit(RequestContext& ctx, net::Exchange& exchange,
+                                                       const Chain*& chain_out,
+                                                       bool& answered) const {
   const http::Request& req = exchange.request();
   const auto& cfg = *ctx.config;
   const std::string* host = http::findHeader(req.headers, "host");
@@ -118,6 +123,7 @@ net::Task<std::optional<ApiError>> ProxyHandler::run(RequestContext& ctx, net::E
     if (auto models = gatewayModels(cfg, req)) {  // GET /v1/models when no route claims it
       const Reply reply = std::move(*models);
       const http::Headers none;
+      answered = true;
       co_await exchange.respond(reply.status, none, reply.body);
       finish(ctx, *chain_out, reply.status);
       co_return std::nullopt;
@@ -147,6 +153,7 @@ net::Task<std::optional<ApiError>> ProxyHandler::run(RequestContext& ctx, net::E
           -1};
     case net::BodyStatus::Closed:
       ctx.outcome = "client closed the connection while sending the body";
+      answered = true;
       finish(ctx, route_chain, 499);
       co_return std::nullopt;
   }
@@ -156,27 +163,45 @@ net::Task<std::optional<ApiError>> ProxyHandler::run(RequestContext& ctx, net::E
   co_await runAccess(ctx, route_chain, llm);
   // Once a consumer is identified the rest of the request runs on its chain.
   chain_out = ctx.chain;
-  const Chain& chain = *ctx.chain;
   if (ctx.error) co_return *ctx.error;
   if (ctx.reply) {
     Reply reply = std::move(*ctx.reply);
     ctx.reply.reset();
-    co_await respond(ctx, exchange, chain, llm, std::move(reply));
-    co_return std::nullopt;
+    answered = true;
+    co_await respond(ctx, exchange, *ctx.chain, llm, std::move(reply));
   }
-  if (!ctx.ai) co_return co_await proxyService(ctx, exchange, chain, llm, *clients.verified);
+  co_return std::nullopt;
+}
 
+// The upstream call and its answer.
+net::Task<std::optional<ApiError>> ProxyHandler::forward(RequestContext& ctx,
+                                                         net::Exchange& exchange,
+                                                         const Chain& chain) const {
+  const LoopClients& clients = clients_[exchange.loop()];
+  if (!ctx.ai) {
+    const LoopLlmCaller llm(*clients.verified, *clients.unverified, exchange.executor());
+    co_return co_await proxyService(ctx, exchange, chain, llm, *clients.verified);
+  }
   // The upstream exchange, with ai-proxy-advanced's failover (proxy/ai_exchange.hpp).
   AiAnswer answer = co_await exchangeAi(ctx, chain, *clients.verified, exchange.executor());
   if (answer.error) co_return std::move(*answer.error);
-  if (answer.relay) {
-    // Native pass-through and preserve: the answer goes back as the provider sent it.
-    co_await relay(ctx, exchange, chain, llm, std::move(answer.relay));
-    co_return std::nullopt;
-  }
   if (answer.stream) {
     co_await stream(ctx, exchange, chain, std::move(answer.stream));
     co_return std::nullopt;
+  }
+  co_await answerWhole(ctx, exchange, chain, std::move(answer));
+  co_return std::nullopt;
+}
+
+// A relayed (native pass-through, preserve) or whole answer.
+net::Task<void> ProxyHandler::answerWhole(RequestContext& ctx, net::Exchange& exchange,
+                                          const Chain& chain, AiAnswer answer) const {
+  const LoopClients& clients = clients_[exchange.loop()];
+  const LoopLlmCaller llm(*clients.verified, *clients.unverified, exchange.executor());
+  if (answer.relay) {
+    // Native pass-through and preserve: the answer goes back as the provider sent it.
+    co_await relay(ctx, exchange, chain, llm, std::move(answer.relay));
+    co_return;
   }
   Reply reply = std::move(*answer.whole);
   addModelHeader(reply.headers, *ctx.ai);
@@ -187,10 +212,9 @@ net::Task<std::optional<ApiError>> ProxyHandler::run(RequestContext& ctx, net::E
     ctx.outcome =
         "upstream " + ctx.ai->provider_name + " returned HTTP " + std::to_string(reply.status);
     co_await deliver(ctx, exchange, chain, std::move(reply));
-    co_return std::nullopt;
+    co_return;
   }
   co_await respond(ctx, exchange, chain, llm, std::move(reply), true);
-  co_return std::nullopt;
 }
 
 // Relays a stream whose first chunk is ready: upstream bytes -> framer -> decoder -> (chunk

@@ -27,6 +27,7 @@ struct Reply;
 struct AiCall;
 class LlmCaller;
 class StreamRelay;
+struct AiAnswer;
 
 // The upstream clients of one event loop.
 struct LoopClients {
@@ -49,11 +50,19 @@ class ProxyHandler {
               int status) const;
 
  private:
-  // The request up to the answer; an error to send instead, or nothing once it has answered.
-  // `chain` is set to the plugins that ran (for the log phase).
-  net::Task<std::optional<ApiError>> run(
+  // The request up to the upstream call (route, body, access phase): an error to send
+  // instead, or nothing (`answered` when a plugin or the gateway already answered). `chain` is
+  // set to the plugins that ran (for the log phase).
+  net::Task<std::optional<ApiError>> admit(RequestContext& ctx, net::Exchange& exchange,
+                                           const std::vector<const config::PluginInstance*>*& chain,
+                                           bool& answered) const;
+  // The upstream call and the answer: an error to send instead, or nothing once answered.
+  net::Task<std::optional<ApiError>> forward(
       RequestContext& ctx, net::Exchange& exchange,
-      const std::vector<const config::PluginInstance*>*& chain) const;
+      const std::vector<const config::PluginInstance*>& chain) const;
+  net::Task<void> answerWhole(RequestContext& ctx, net::Exchange& exchange,
+                              const std::vector<const config::PluginInstance*>& chain,
+                              AiAnswer answer) const;
   net::Task<void> fail(RequestContext& ctx, net::Exchange& exchange,
                        const std::vector<const config::PluginInstance*>& chain,
                        const ApiError& error) const;
