@@ -186,16 +186,19 @@ net::Task<std::optional<ApiError>> ProxyHandler::forward(RequestContext& ctx,
   AiAnswer answer = co_await exchangeAi(ctx, chain, *clients.verified, exchange.executor());
   if (answer.error) co_return std::move(*answer.error);
   if (answer.stream) {
+    // The request's body (text and document) is not read again: a stream may last minutes.
+    ctx.releaseBody();
+    std::string().swap(exchange.request().body);
     co_await stream(ctx, exchange, chain, std::move(answer.stream));
     co_return std::nullopt;
   }
-  co_await answerWhole(ctx, exchange, chain, std::move(answer));
+  co_await answerWhole(ctx, exchange, chain, answer);
   co_return std::nullopt;
 }
 
 // A relayed (native pass-through, preserve) or whole answer.
 net::Task<void> ProxyHandler::answerWhole(RequestContext& ctx, net::Exchange& exchange,
-                                          const Chain& chain, AiAnswer answer) const {
+                                          const Chain& chain, AiAnswer& answer) const {
   const LoopClients& clients = clients_[exchange.loop()];
   const LoopLlmCaller llm(*clients.verified, *clients.unverified, exchange.executor());
   if (answer.relay) {

@@ -62,7 +62,7 @@ class ProxyHandler {
       const std::vector<const config::PluginInstance*>& chain) const;
   net::Task<void> answerWhole(RequestContext& ctx, net::Exchange& exchange,
                               const std::vector<const config::PluginInstance*>& chain,
-                              AiAnswer answer) const;
+                              AiAnswer& answer) const;
   net::Task<void> fail(RequestContext& ctx, net::Exchange& exchange,
                        const std::vector<const config::PluginInstance*>& chain,
                        const ApiError& error) const;

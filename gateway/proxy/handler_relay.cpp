@@ -89,6 +89,8 @@ net::Task<void> ProxyHandler::relay(RequestContext& ctx, net::Exchange& exchange
     finish(ctx, chain, status);
     co_return;
   }
+  ctx.releaseBody();  // as for a translated stream (handler.cpp): a stream may last minutes
+  std::string().swap(exchange.request().body);
   auto framer = newFramer(formats::relayFraming(ai.call.native, content_type));
   formats::StreamWatcher watcher(ai.call.native);
   bool watching = true;  // until the framer cannot follow (the bytes still go through)

@@ -41,6 +41,13 @@ bool RequestContext::ensureBody() {
   return true;
 }
 
+void RequestContext::releaseBody() {
+  body = nlohmann::json();
+  body_parsed = true;
+  body_error = "the request body was released once the answer began streaming";
+  raw_body.reset();
+}
+
 void RequestContext::setRawBody(std::string text) {
   raw_body = std::move(text);
   body = nullptr;

@@ -145,6 +145,10 @@ struct RequestContext {
   void setRawBody(std::string text);
   // What an ordinary upstream gets: the edited JSON, or the (possibly replaced) text.
   std::string upstreamBody() const;
+  // Frees the parsed body and any replaced text (ensureBody() then fails). The core calls it
+  // when an answer begins streaming: plugins read the body in the access phase and every
+  // attempt has been built, and thousands of long streams should not each keep their prompt.
+  void releaseBody();
 
   std::optional<AiCall> ai;
   // The API the route's client speaks (ai-proxy sets it first thing), so that errors reach it
