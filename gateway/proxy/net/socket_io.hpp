@@ -11,6 +11,8 @@
 #include <array>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
 
@@ -18,8 +20,15 @@
 
 namespace aigw::net {
 
-// Appends to `buffer` what the socket has, waiting (holding no buffer) only when it has
-// nothing. `ec` is eof when the peer closed, operation_aborted when the wait was cancelled.
+// Appends to `buffer` what the socket has now, without waiting: true when it read bytes, or
+// found the end (eof in `ec`) or an error; false when there was nothing yet. (Read first: the
+// bytes are often there already. Asio's own speculative read would need the buffer before a
+// wait, which is what this avoids.)
+bool readNow(boost::asio::ip::tcp::socket& socket, boost::beast::flat_buffer& buffer,
+             boost::system::error_code& ec);
+
+// readNow(), waiting (holding no buffer) while the socket has nothing. `ec` is eof when the
+// peer closed, operation_aborted when the wait was cancelled.
 Task<void> readAvailable(boost::asio::ip::tcp::socket& socket, boost::beast::flat_buffer& buffer,
                          boost::system::error_code& ec);
 
@@ -37,7 +46,12 @@ Task<void> parseFrom(boost::asio::ip::tcp::socket& socket, boost::beast::flat_bu
       if (!ec && enough(parser)) co_return;
       ec = {};
     }
-    co_await readAvailable(socket, buffer, ec);
+    // readAvailable(), inline: a coroutine frame fewer per read.
+    while (!readNow(socket, buffer, ec)) {
+      co_await socket.async_wait(boost::asio::ip::tcp::socket::wait_read,
+                                 boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+      if (ec) co_return;
+    }
     if (ec == boost::asio::error::eof) {
       if (!parser.got_some()) {
         ec = bhttp::error::end_of_stream;
