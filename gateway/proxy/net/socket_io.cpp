@@ -31,13 +31,4 @@ bool readNow(boost::asio::ip::tcp::socket& socket, boost::beast::flat_buffer& bu
   return true;
 }
 
-Task<void> readAvailable(boost::asio::ip::tcp::socket& socket, boost::beast::flat_buffer& buffer,
-                         boost::system::error_code& ec) {
-  while (!readNow(socket, buffer, ec)) {
-    co_await socket.async_wait(boost::asio::ip::tcp::socket::wait_read,
-                               boost::asio::redirect_error(boost::asio::use_awaitable, ec));
-    if (ec) co_return;
-  }
-}
-
 }  // namespace aigw::net

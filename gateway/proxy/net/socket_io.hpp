@@ -27,14 +27,11 @@ namespace aigw::net {
 bool readNow(boost::asio::ip::tcp::socket& socket, boost::beast::flat_buffer& buffer,
              boost::system::error_code& ec);
 
-// readNow(), waiting (holding no buffer) while the socket has nothing. `ec` is eof when the
-// peer closed, operation_aborted when the wait was cancelled.
-Task<void> readAvailable(boost::asio::ip::tcp::socket& socket, boost::beast::flat_buffer& buffer,
-                         boost::system::error_code& ec);
-
-// Feeds `parser` from `buffer`, reading more with readAvailable, until `enough(parser)` (a head
-// is whole, the message is done, some body arrived) or an error. The errors are Beast's own
-// read's: end_of_stream for a close before any byte, partial_message for one inside a message.
+// Feeds `parser` from `buffer`, reading more with readNow() (waiting for the socket, holding
+// no buffer, while it has nothing; operation_aborted when the wait is cancelled), until
+// `enough(parser)` (a head is whole, the message is done, some body arrived) or an error. The
+// errors are Beast's own read's: end_of_stream for a close before any byte, partial_message for one
+// inside a message.
 template <typename Parser, typename Enough>
 Task<void> parseFrom(boost::asio::ip::tcp::socket& socket, boost::beast::flat_buffer& buffer,
                      Parser& parser, Enough enough, boost::system::error_code& ec) {
@@ -46,7 +43,6 @@ Task<void> parseFrom(boost::asio::ip::tcp::socket& socket, boost::beast::flat_bu
       if (!ec && enough(parser)) co_return;
       ec = {};
     }
-    // readAvailable(), inline: a coroutine frame fewer per read.
     while (!readNow(socket, buffer, ec)) {
       co_await socket.async_wait(boost::asio::ip::tcp::socket::wait_read,
                                  boost::asio::redirect_error(boost::asio::use_awaitable, ec));

@@ -198,22 +198,17 @@ class Conn {
     co_await bhttp::async_read_header(*tls, buffer, parser,
                                       asio::redirect_error(asio::use_awaitable, ec));
   }
-  // A plain connection's read buffer, once parsed empty, is given back (fill() takes one again
-  // when bytes are there); over TLS it stays (see fill()).
+  // A plain connection's read buffer, once parsed empty, is given back (the next read takes
+  // only what comes); over TLS it stays (see fillTls()).
   void releaseBuffer() {
     if (!tls && buffer.size() == 0 && buffer.capacity() > 0) buffer.shrink_to_fit();
   }
-  // Reads more bytes into `buffer` (eof: the peer closed). Over TLS into a small buffer
-  // (proxy/net/socket_io.hpp says why); a plain connection holds none while it waits.
-  net::Task<void> fill(error_code& ec) {
-    if (tls) {
-      const std::size_t n = co_await tls->async_read_some(
-          buffer.prepare(kConnBuffer), asio::redirect_error(asio::use_awaitable, ec));
-      buffer.commit(n);
-      co_return;
-    }
-    releaseBuffer();
-    co_await net::readAvailable(socket, buffer, ec);
+  // Reads more bytes of a TLS connection into `buffer` (eof: the peer closed), into a small
+  // buffer: proxy/net/socket_io.hpp says why TLS is not read like a plain socket.
+  net::Task<void> fillTls(error_code& ec) {
+    const std::size_t n = co_await tls->async_read_some(
+        buffer.prepare(kConnBuffer), asio::redirect_error(asio::use_awaitable, ec));
+    buffer.commit(n);
   }
 
   const std::string& key() const { return key_; }
@@ -392,10 +387,10 @@ class Response : public UpstreamResponse {
       }
       if (got) co_return true;
       if (conn_->tls) {
-        co_await conn_->fill(ec);
+        co_await conn_->fillTls(ec);
       } else {
-        // Conn::fill(), inline for a plain socket: each event of a stream is read here, and
-        // a coroutine frame fewer per read counts.
+        // Waits here rather than in a helper coroutine: each event of a stream is read here,
+        // and a coroutine frame fewer per read counts.
         conn_->releaseBuffer();
         while (!net::readNow(conn_->socket, conn_->buffer, ec)) {
           co_await conn_->socket.async_wait(tcp::socket::wait_read,
