@@ -21,7 +21,7 @@
 #   AIGW=/path/to/aigw ROUNDS=5 SLOW_STREAMS=2000 bench/run.sh
 #   WAIT_QUIET_S=600 bench/run.sh          # on a shared machine: wait for it to be idle first
 #   TARGETS=nginx,aigw LABEL=after-fix bench/run.sh
-#   SLOW_STREAMS=10000 SOAK_S=600 LABEL=10k-soak bench/run.sh
+#   SLOW_STREAMS=1000,10000 SOAK_S=600 LABEL=full bench/run.sh
 set -uo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -33,7 +33,7 @@ PROBE_DURATION=${PROBE_DURATION:-3}   # seconds per 1-connection latency probe (
 WARMUP=${WARMUP:-2}                   # seconds of warm-up per target (not reported)
 CONNS=${CONNS:-64}                    # wrk connections for the throughput runs
 WRK_THREADS=${WRK_THREADS:-2}
-SLOW_STREAMS=${SLOW_STREAMS:-1000}    # concurrent slow streams
+SLOW_STREAMS=${SLOW_STREAMS:-1000}    # concurrent slow streams; a list (1000,10000) runs each size
 PACED_EVENTS=${PACED_EVENTS:-20}      # events per slow stream
 PACED_DELAY_MS=${PACED_DELAY_MS:-200} # delay between them
 SLOW_RAMP_PER_S=${SLOW_RAMP_PER_S:-0} # 0 = open all slow-stream connections at once
@@ -159,7 +159,9 @@ build_tool slowloris
 # Open files: a proxy holding N slow streams needs 2N descriptors (client + upstream side), and
 # every process started from here inherits this limit (aigw raises its soft limit to the hard
 # one itself). Root may raise the hard limit; anyone else gets a warning when it is too low.
-MOST_CONNS=$(( SLOW_STREAMS > SLOWLORIS ? SLOW_STREAMS : SLOWLORIS ))
+IFS=, read -r -a SLOW_SIZES <<<"$SLOW_STREAMS"
+MOST_SLOW=$(printf '%s\n' "${SLOW_SIZES[@]}" | sort -n | tail -1)
+MOST_CONNS=$(( MOST_SLOW > SLOWLORIS ? MOST_SLOW : SLOWLORIS ))
 FD_WANT=$(( 2 * MOST_CONNS + 4096 ))
 hard_fd=$(ulimit -Hn)
 if [[ "$hard_fd" != unlimited ]] && (( hard_fd < FD_WANT )); then
@@ -310,28 +312,28 @@ aggregate() { # TARGET TEST
   R[$tgt.$test.spread]=$(printf '%s\n' "${rps[@]}" | sort -g | awk -v m="${R[$tgt.$test.rps]}" '{ a[NR] = $1 } END { if (m > 0) printf "%.0f", 100 * (a[NR] - a[1]) / m; else print 0 }')
 }
 
-run_slow() { # TARGET URL
-  local tgt=$1 url=$2
-  local sfile=$RUN_DIR/rss-$tgt-slow.tsv
+run_slow() { # TARGET URL STREAMS
+  local tgt=$1 url=$2 n=$3
+  local sfile=$RUN_DIR/rss-$tgt-slow$n.tsv
   reset_peak_rss "$tgt" # so that VmHWM covers this test only
   upstream_stat paced_peak '?reset=1' >/dev/null
   start_sampler "$tgt" 0.1 "$sfile"
-  timeout -k 5 $((SLOW_TIMEOUT_S + 15)) "$BUILD_DIR/load_client" --url "$url" -n "$SLOW_STREAMS" \
+  timeout -k 5 $((SLOW_TIMEOUT_S + 15)) "$BUILD_DIR/load_client" --url "$url" -n "$n" \
     --body-file "$BENCH_DIR/bodies/chat-stream.json" -H "Authorization: Bearer bench" \
-    --timeout-s "$SLOW_TIMEOUT_S" --ramp-per-s "$SLOW_RAMP_PER_S" >"$RUN_DIR/slow-$tgt.log" 2>"$RUN_DIR/slow-$tgt.err"
+    --timeout-s "$SLOW_TIMEOUT_S" --ramp-per-s "$SLOW_RAMP_PER_S" >"$RUN_DIR/slow$n-$tgt.log" 2>"$RUN_DIR/slow$n-$tgt.err"
   stop_sampler
-  R[$tgt.slow.peak_kb]=$(peak_rss_kb "$tgt" "$sfile")
-  R[$tgt.slow.threads_max]=$(column_max "$sfile" 3)
-  R[$tgt.slow.up_peak]=$(upstream_stat paced_peak)
-  local out; out=$(grep '^RESULT' "$RUN_DIR/slow-$tgt.log")
-  if [[ -z "$out" ]]; then failed "load_client $tgt produced no result (see $RUN_DIR/slow-$tgt.err)"; return 1; fi
+  R[$tgt.slow$n.peak_kb]=$(peak_rss_kb "$tgt" "$sfile")
+  R[$tgt.slow$n.threads_max]=$(column_max "$sfile" 3)
+  R[$tgt.slow$n.up_peak]=$(upstream_stat paced_peak)
+  local out; out=$(grep '^RESULT' "$RUN_DIR/slow$n-$tgt.log")
+  if [[ -z "$out" ]]; then failed "load_client $tgt produced no result (see $RUN_DIR/slow$n-$tgt.err)"; return 1; fi
   local k
   for k in completed failed connect_errors io_errors http_errors error_streams no_done timeouts \
     connect_p99_ms first_event_p50_ms first_event_p99_ms total_p50_ms total_p99_ms elapsed_ms; do
-    R[$tgt.slow.$k]=$(kv "$out" "$k")
+    R[$tgt.slow$n.$k]=$(kv "$out" "$k")
   done
-  log "  $tgt slow: ${R[$tgt.slow.completed]}/$SLOW_STREAMS completed, ${R[$tgt.slow.failed]} failed, upstream peak ${R[$tgt.slow.up_peak]} concurrent, peak RSS $(( ${R[$tgt.slow.peak_kb]} / 1024 )) MiB"
-  [[ -s "$RUN_DIR/slow-$tgt.err" ]] && sed 's/^/    /' "$RUN_DIR/slow-$tgt.err" | head -5 >&2
+  log "  $tgt slow: ${R[$tgt.slow$n.completed]}/$n completed, ${R[$tgt.slow$n.failed]} failed, upstream peak ${R[$tgt.slow$n.up_peak]} concurrent, peak RSS $(( ${R[$tgt.slow$n.peak_kb]} / 1024 )) MiB"
+  [[ -s "$RUN_DIR/slow$n-$tgt.err" ]] && sed 's/^/    /' "$RUN_DIR/slow$n-$tgt.err" | head -5 >&2
   return 0
 }
 
@@ -570,7 +572,8 @@ if ((SLOWLORIS > 0)); then
   done
 fi
 for tgt in "${RAN[@]}"; do
-  if [[ ",$SLOW_TARGETS," == *,$tgt,* ]]; then log "slow streams: $tgt"; run_slow "$tgt" "${PURL[$tgt]}"; fi
+  [[ ",$SLOW_TARGETS," == *,$tgt,* ]] || continue
+  for n in "${SLOW_SIZES[@]}"; do log "slow streams: $tgt, $n"; run_slow "$tgt" "${PURL[$tgt]}" "$n"; done
 done
 for tgt in "${RAN[@]}"; do
   reset_peak_rss "$tgt"; R[$tgt.life_hwm_kb]=${LIFE_HWM[$tgt]:-}
@@ -618,16 +621,18 @@ targets_section() { # issue 14's targets
     local as ns; as=$(( ${R[aigw.sse1.p50_us]:-0} - ${R[direct.sse1.p50_us]:-0} )); ns=$(( ${R[nginx.sse1.p50_us]:-0} - ${R[direct.sse1.p50_us]:-0} ))
     echo "- Added p50 latency (1 connection) ≤ 1.5× nginx's: non-streaming aigw +$a µs vs nginx +$n µs ($(awk -v a=$a -v n=$n 'BEGIN { if (n > 0) printf "%.2f×", a / n; else print "n/a" }')), streaming aigw +$as µs vs nginx +$ns µs ($(awk -v a=$as -v n=$ns 'BEGIN { if (n > 0) printf "%.2f×", a / n; else print "n/a" }')) — $(verdict "$(awk -v a=$a -v n=$n -v b=$as -v m=$ns 'BEGIN { print (a <= 1.5 * n && b <= 1.5 * m) ? 1 : 0 }')")"
   fi
-  if has aigw.slow.completed; then
+  local n
+  for n in "${SLOW_SIZES[@]}"; do
+    has "aigw.slow$n.completed" || continue
     local ok=0
-    if has nginx.slow.completed; then
-      awk -v a="${R[aigw.slow.completed]}" -v n="${R[nginx.slow.completed]}" -v p="${R[aigw.slow.total_p99_ms]}" -v q="${R[nginx.slow.total_p99_ms]}" \
+    if has "nginx.slow$n.completed"; then
+      awk -v a="${R[aigw.slow$n.completed]}" -v n="${R[nginx.slow$n.completed]}" -v p="${R[aigw.slow$n.total_p99_ms]}" -v q="${R[nginx.slow$n.total_p99_ms]}" \
         'BEGIN { exit !(a >= n && p <= 1.1 * q) }' && ok=1
-      echo "- $SLOW_STREAMS concurrent slow streams: as many completed as nginx (${R[aigw.slow.completed]} vs ${R[nginx.slow.completed]}), stream p99 within 10% of nginx's (${R[aigw.slow.total_p99_ms]} ms vs ${R[nginx.slow.total_p99_ms]} ms) — $(verdict $ok)"
+      echo "- $n concurrent slow streams: as many completed as nginx (${R[aigw.slow$n.completed]} vs ${R[nginx.slow$n.completed]}), stream p99 within 10% of nginx's (${R[aigw.slow$n.total_p99_ms]} ms vs ${R[nginx.slow$n.total_p99_ms]} ms) — $(verdict $ok)$( ((n != 1000)) && echo " (the issue sets this for 1,000)")"
     fi
-    ok=0; [[ "${R[aigw.slow.completed]}" == "$SLOW_STREAMS" && "${R[aigw.slow.failed]}" == 0 ]] && (( ${R[aigw.slow.peak_kb]:-0} < 200 * 1024 )) && ok=1
-    echo "- $SLOW_STREAMS concurrent slow streams with 0 errors and peak RSS < 200 MiB (the issue sets this for 10,000): ${R[aigw.slow.completed]} completed, ${R[aigw.slow.failed]} failed, peak $(mib "${R[aigw.slow.peak_kb]}") — $(verdict $ok)"
-  fi
+    ok=0; [[ "${R[aigw.slow$n.completed]}" == "$n" && "${R[aigw.slow$n.failed]}" == 0 ]] && (( ${R[aigw.slow$n.peak_kb]:-0} < 200 * 1024 )) && ok=1
+    echo "- $n concurrent slow streams with 0 errors and peak RSS < 200 MiB: ${R[aigw.slow$n.completed]} completed, ${R[aigw.slow$n.failed]} failed, peak $(mib "${R[aigw.slow$n.peak_kb]}") — $(verdict $ok)$( ((n != 10000)) && echo " (the issue sets this for 10,000)")"
+  done
   if has aigw.loris.normal_ok; then
     local ok=0; awk -v p="${R[aigw.loris.normal_p99_ms]}" -v f="${R[aigw.loris.normal_failed]}" -v o="${R[aigw.loris.normal_ok]}" 'BEGIN { exit !(o > 0 && f == 0 && p >= 0 && p < 50) }' && ok=1
     echo "- Under $SLOWLORIS slowloris connections a normal request answers in < 50 ms: p99 ${R[aigw.loris.normal_p99_ms]} ms, max ${R[aigw.loris.normal_max_ms]} ms, ${R[aigw.loris.normal_failed]} failed of $(( ${R[aigw.loris.normal_ok]} + ${R[aigw.loris.normal_failed]} )) (${R[aigw.loris.still_open]} trickling connections still open at the end) — $(verdict $ok) (judged on p99 and failures)"
@@ -640,17 +645,18 @@ targets_section() { # issue 14's targets
 }
 mib_signed() { awk -v k="$1" 'BEGIN { printf "%+.1f MiB", k / 1024 }'; }
 
-slow_table() {
+slow_table() { # STREAMS
+  local n=$1
   echo "| target | completed | failed | errors (connect/io/http/error event/no [DONE]/timeout) | upstream concurrent peak | connect p99 | first event p50 | first event p99 | stream p50 | stream p99 | peak RSS | peak threads |"
   echo "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
   for tgt in "${RAN[@]}"; do
-    has "$tgt.slow.completed" || continue
+    has "$tgt.slow$n.completed" || continue
     printf '| %s | %s | %s | %s/%s/%s/%s/%s/%s | %s | %s ms | %s ms | %s ms | %s ms | %s ms | %s | %s |\n' "$tgt" \
-      "${R[$tgt.slow.completed]}" "${R[$tgt.slow.failed]}" "${R[$tgt.slow.connect_errors]}" "${R[$tgt.slow.io_errors]}" \
-      "${R[$tgt.slow.http_errors]}" "${R[$tgt.slow.error_streams]}" "${R[$tgt.slow.no_done]}" "${R[$tgt.slow.timeouts]}" \
-      "${R[$tgt.slow.up_peak]}" "${R[$tgt.slow.connect_p99_ms]}" "${R[$tgt.slow.first_event_p50_ms]}" \
-      "${R[$tgt.slow.first_event_p99_ms]}" "${R[$tgt.slow.total_p50_ms]}" "${R[$tgt.slow.total_p99_ms]}" \
-      "$(mib "${R[$tgt.slow.peak_kb]}")" "${R[$tgt.slow.threads_max]}"
+      "${R[$tgt.slow$n.completed]}" "${R[$tgt.slow$n.failed]}" "${R[$tgt.slow$n.connect_errors]}" "${R[$tgt.slow$n.io_errors]}" \
+      "${R[$tgt.slow$n.http_errors]}" "${R[$tgt.slow$n.error_streams]}" "${R[$tgt.slow$n.no_done]}" "${R[$tgt.slow$n.timeouts]}" \
+      "${R[$tgt.slow$n.up_peak]}" "${R[$tgt.slow$n.connect_p99_ms]}" "${R[$tgt.slow$n.first_event_p50_ms]}" \
+      "${R[$tgt.slow$n.first_event_p99_ms]}" "${R[$tgt.slow$n.total_p50_ms]}" "${R[$tgt.slow$n.total_p99_ms]}" \
+      "$(mib "${R[$tgt.slow$n.peak_kb]}")" "${R[$tgt.slow$n.threads_max]}"
   done
 }
 
@@ -691,9 +697,9 @@ soak_table() {
 
 fd_note() { # a proxy needs two descriptors per stream; say so when the machine does not allow that
   local lim; lim=$(ulimit -n)
-  [[ "$lim" != unlimited ]] && (( lim < 2 * SLOW_STREAMS + 64 )) || return 0
+  [[ "$lim" != unlimited ]] && (( lim < 2 * MOST_SLOW + 64 )) || return 0
   echo
-  echo "⚠ The open-file limit here is $lim and could not be raised (no CAP_SYS_RESOURCE): a proxy holding $SLOW_STREAMS streams needs $((2 * SLOW_STREAMS)) descriptors (client + upstream) plus its own, so the last few streams can fail with EMFILE (nginx: \"socket() failed (24: Too many open files) while connecting to upstream\" → 500) — a limit of this machine, not of the proxy."
+  echo "⚠ The open-file limit here is $lim and could not be raised (no CAP_SYS_RESOURCE): a proxy holding $MOST_SLOW streams needs $((2 * MOST_SLOW)) descriptors (client + upstream) plus its own, so the last few streams can fail with EMFILE (nginx: \"socket() failed (24: Too many open files) while connecting to upstream\" → 500) — a limit of this machine, not of the proxy."
   echo
 }
 
@@ -721,10 +727,12 @@ REPORT=$RESULTS_DIR/$NAME.md
   echo
   perf_table sse sse1
   echo
-  echo "## $SLOW_STREAMS concurrent slow streams ($PACED_EVENTS events, $PACED_DELAY_MS ms apart; connections opened $( ((${SLOW_RAMP_PER_S%.*} > 0)) && echo "at $SLOW_RAMP_PER_S/s" || echo "all at once"))"
-  echo
-  slow_table
-  echo
+  for n in "${SLOW_SIZES[@]}"; do
+    echo "## $n concurrent slow streams ($PACED_EVENTS events, $PACED_DELAY_MS ms apart; connections opened $( ((${SLOW_RAMP_PER_S%.*} > 0)) && echo "at $SLOW_RAMP_PER_S/s" || echo "all at once"))"
+    echo
+    slow_table "$n"
+    echo
+  done
   fd_note
   if has aigw.loris.normal_ok || has nginx.loris.normal_ok; then
     echo "## Slowloris: $SLOWLORIS trickling connections (request line, then one header line every ${SLOWLORIS_INTERVAL_S} s; held ${SLOWLORIS_S} s) while one chat completion every $SLOWLORIS_EVERY_MS ms is timed on a fresh connection"
