@@ -92,6 +92,9 @@ struct Gateway::Impl {
     proxy_server = std::make_unique<net::HttpServer>(
         proxy_loops, [h = handler.get()](net::Exchange& exchange) { return h->handle(exchange); },
         options.proxy_limits, "proxy");
+    proxy_server->setDescriptorReclaimer([this](std::size_t loop) {
+      return clients[2 * loop]->dropOneIdle() || clients[2 * loop + 1]->dropOneIdle();
+    });
   }
 
   // HTTPS for the admin API when --admin-tls-cert/--admin-tls-key are given (the OpenSSL the

@@ -98,6 +98,9 @@ class UpstreamClient {
 
   // Idle pooled connections, for tests.
   std::size_t idleConnections() const;
+  // Closes the longest-idle pooled connection, to make room at the file-descriptor limit; false
+  // when there is none. On the client's loop thread only.
+  bool dropOneIdle();
 
   struct Impl;
 

@@ -342,6 +342,15 @@ routes:
     }
     CHECK_MESSAGE(ok == 40, failure);
     CHECK(fake.requests().size() == 40);
+    // The answered upstream connections now wait in the pool for reuse, holding what
+    // descriptors the clients left: new clients are still accepted (an idle one is closed to
+    // make room) and answered, one after another.
+    for (int i = 0; i < 4; ++i) {
+      Raw late(ports->proxy);
+      REQUIRE(late.send(post("/slow/chat", kChat)));
+      const std::string r = late.readResponse(5000);
+      CHECK_MESSAGE(statusOf(r) == 200, "late client " << i << ": " << r);
+    }
     removeTempDir(dir);
   }
 

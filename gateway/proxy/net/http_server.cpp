@@ -213,6 +213,7 @@ struct HttpServer::Shared {
   std::atomic<std::size_t> connections{0};
   std::atomic<bool> stopping{false};
   std::size_t per_client_cap_per_loop = 0;
+  std::function<bool(std::size_t loop)> reclaim_descriptor;  // may be empty
 };
 
 // --- Connection
@@ -654,8 +655,10 @@ Task<void> acceptLoop(std::shared_ptr<HttpServer::Shared> shared, std::size_t in
     if (shared->stopping.load(std::memory_order_relaxed)) co_return;
     if (ec) {
       if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) co_return;
-      // Out of file descriptors: stop accepting briefly instead of spinning on the error.
+      // Out of file descriptors: close an idle upstream connection of this loop and accept
+      // again, or when there is none stop accepting briefly instead of spinning on the error.
       if (ec == asio::error::no_descriptors || ec.value() == ENFILE) {
+        if (shared->reclaim_descriptor && shared->reclaim_descriptor(index)) continue;
         backoff.expires_after(std::chrono::milliseconds(50));
         co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       }
@@ -684,6 +687,10 @@ HttpServer::HttpServer(EventLoops& loops, Handler handler, ServerLimits limits, 
   if (limits.max_connections_per_client > 0)
     shared_->per_client_cap_per_loop =
         (limits.max_connections_per_client + loops.size() - 1) / loops.size();
+}
+
+void HttpServer::setDescriptorReclaimer(std::function<bool(std::size_t loop)> reclaim) {
+  shared_->reclaim_descriptor = std::move(reclaim);
 }
 
 HttpServer::~HttpServer() {

@@ -120,6 +120,11 @@ class HttpServer {
   // ("address already in use: 127.0.0.1:8000").
   Status listen(const std::string& host, int port);
   int port() const { return port_; }
+  // Called on a loop's thread when it cannot accept for want of a file descriptor: returns
+  // true when it closed something of that loop's (an idle upstream connection) to make room.
+  // Otherwise the loop stops accepting for a moment; without this, connections kept for
+  // reuse could hold every descriptor while clients wait to be accepted. Set before start().
+  void setDescriptorReclaimer(std::function<bool(std::size_t loop)> reclaim);
   // Starts accepting on every loop.
   void start();
   // Stops accepting and closes connections that are between requests; requests in flight

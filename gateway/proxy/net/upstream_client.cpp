@@ -598,6 +598,8 @@ std::size_t UpstreamClient::idleConnections() const {
   return n;
 }
 
+bool UpstreamClient::dropOneIdle() { return impl_->dropOneIdle(); }
+
 net::Task<Result<std::unique_ptr<UpstreamResponse>, UpstreamError>> UpstreamClient::send(
     const UpstreamRequest& request, const UpstreamTimeouts& timeouts) {
   using R = Result<std::unique_ptr<UpstreamResponse>, UpstreamError>;
