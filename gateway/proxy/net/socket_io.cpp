@@ -12,7 +12,7 @@ constexpr std::size_t kReadArea = 64 * 1024;  // one read; the loop thread's, fr
 }
 
 bool readNow(boost::asio::ip::tcp::socket& socket, boost::beast::flat_buffer& buffer,
-             boost::system::error_code& ec) {
+             boost::system::error_code& ec, bool& drained) {
   namespace asio = boost::asio;
   thread_local std::array<char, kReadArea> area;
   if (!socket.non_blocking()) {
@@ -22,8 +22,10 @@ bool readNow(boost::asio::ip::tcp::socket& socket, boost::beast::flat_buffer& bu
   const std::size_t n = socket.read_some(asio::buffer(area), ec);
   if (ec == asio::error::would_block || ec == asio::error::try_again) {
     ec = {};
+    drained = true;
     return false;
   }
+  drained = n < area.size();
   if (n > 0) {
     std::memcpy(buffer.prepare(n).data(), area.data(), n);
     buffer.commit(n);

@@ -21,11 +21,10 @@
 namespace aigw::net {
 
 // Appends to `buffer` what the socket has now, without waiting: true when it read bytes, or
-// found the end (eof in `ec`) or an error; false when there was nothing yet. (Read first: the
-// bytes are often there already. Asio's own speculative read would need the buffer before a
-// wait, which is what this avoids.)
+// found the end (eof in `ec`) or an error; false when there was nothing yet. `drained` tells
+// whether the read emptied the socket's receive queue (it took less than it could).
 bool readNow(boost::asio::ip::tcp::socket& socket, boost::beast::flat_buffer& buffer,
-             boost::system::error_code& ec);
+             boost::system::error_code& ec, bool& drained);
 
 // Feeds `parser` from `buffer`, reading more with readNow() (waiting for the socket, holding
 // no buffer, while it has nothing; operation_aborted when the wait is cancelled), until
@@ -34,7 +33,7 @@ bool readNow(boost::asio::ip::tcp::socket& socket, boost::beast::flat_buffer& bu
 // inside a message.
 template <typename Parser, typename Enough>
 Task<void> parseFrom(boost::asio::ip::tcp::socket& socket, boost::beast::flat_buffer& buffer,
-                     Parser& parser, Enough enough, boost::system::error_code& ec) {
+                     bool& drained, Parser& parser, Enough enough, boost::system::error_code& ec) {
   namespace bhttp = boost::beast::http;
   for (;;) {
     if (buffer.size() > 0) {
@@ -43,7 +42,13 @@ Task<void> parseFrom(boost::asio::ip::tcp::socket& socket, boost::beast::flat_bu
       if (!ec && enough(parser)) co_return;
       ec = {};
     }
-    while (!readNow(socket, buffer, ec)) {
+    // After a read that emptied the socket the next one waits first, as nginx does with its
+    // ready flag, rather than trying a recv() that would only find nothing: Asio's async_wait
+    // re-arms epoll (EPOLL_CTL_MOD), which reports at once bytes that came in between. A read
+    // that finds nothing all the same (a spurious wake-up) waits again.
+    for (;;) {
+      if (!drained && readNow(socket, buffer, ec, drained)) break;
+      drained = false;
       co_await socket.async_wait(boost::asio::ip::tcp::socket::wait_read,
                                  boost::asio::redirect_error(boost::asio::use_awaitable, ec));
       if (ec) co_return;

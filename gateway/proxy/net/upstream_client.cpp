@@ -69,6 +69,7 @@ namespace {
 
 constexpr std::size_t kPiece = 8 * 1024;       // body bytes handed over per read
 constexpr std::size_t kConnBuffer = 4 * 1024;  // a connection's read buffer to start with
+constexpr auto kRecentlyIdle = std::chrono::seconds(1);  // see Conn::idleAndOpen()
 constexpr std::chrono::milliseconds kNoDescriptorsPause{25};  // between connects at the fd limit
 constexpr std::size_t kHeaderLimit = 64 * 1024;               // upstream response head
 constexpr std::size_t kCoalesceBody = 16 * 1024;  // small bodies leave in the head's write
@@ -166,9 +167,14 @@ class Conn {
     lowest().close(ignored);
   }
   // Zero-wait check for a pooled connection: false if the peer closed it or sent something.
-  bool idleAndOpen() {
+  // One idle for less than kRecentlyIdle is not probed with a recv(): upstreams close idle
+  // connections after seconds, not at once, and a reused connection that turns out closed is
+  // retried on a fresh one all the same (UpstreamClient::send). Under load that is a system
+  // call fewer per request.
+  bool idleAndOpen(Clock::time_point now) {
     if (!lowest().is_open() || buffer.size() > 0) return false;
     if (tls && SSL_pending(tls->native_handle()) > 0) return false;
+    if (now - idle_since < kRecentlyIdle) return true;
     char byte;
     const ssize_t n = ::recv(lowest().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
@@ -191,7 +197,8 @@ class Conn {
   net::Task<void> readHeader(Parser& parser, error_code& ec) {
     if (!tls) {
       co_await net::parseFrom(
-          socket, buffer, parser, [](const Parser& p) { return p.is_header_done(); }, ec);
+          socket, buffer, drained, parser, [](const Parser& p) { return p.is_header_done(); },
+          ec);
       co_return;
     }
     if (buffer.capacity() < kConnBuffer) buffer.reserve(kConnBuffer);
@@ -217,6 +224,7 @@ class Conn {
   tcp::socket socket;                                   // moved into `tls` for https
   std::unique_ptr<asio::ssl::stream<tcp::socket>> tls;  // boxed: most upstreams are plain
   beast::flat_buffer buffer;
+  bool drained = false;  // the last read emptied the socket (see net::parseFrom())
   net::Watchdog watchdog;
   Clock::time_point idle_since{};
   bool reused = false;
@@ -248,11 +256,12 @@ struct UpstreamClient::Impl {
   std::unique_ptr<Conn> take(const std::string& key) {
     auto it = idle.find(key);
     if (it == idle.end()) return nullptr;
-    prune(it->second, Clock::now());
+    const auto now = Clock::now();
+    prune(it->second, now);
     while (!it->second.empty()) {
       std::unique_ptr<Conn> conn = std::move(it->second.back());
       it->second.pop_back();
-      if (conn->idleAndOpen()) {
+      if (conn->idleAndOpen(now)) {
         conn->reused = true;
         return conn;
       }
@@ -392,7 +401,11 @@ class Response : public UpstreamResponse {
         // Waits here rather than in a helper coroutine: each event of a stream is read here,
         // and a coroutine frame fewer per read counts.
         conn_->releaseBuffer();
-        while (!net::readNow(conn_->socket, conn_->buffer, ec)) {
+        // As net::parseFrom() reads: a socket the last read emptied is waited for first.
+        for (;;) {
+          if (!conn_->drained && net::readNow(conn_->socket, conn_->buffer, ec, conn_->drained))
+            break;
+          conn_->drained = false;
           co_await conn_->socket.async_wait(tcp::socket::wait_read,
                                             asio::redirect_error(asio::use_awaitable, ec));
           if (ec) break;
