@@ -67,8 +67,8 @@ Result<std::shared_ptr<TlsSettings>> makeTlsSettings(const UpstreamClientOptions
 
 namespace {
 
-constexpr std::size_t kPiece = 8 * 1024;       // body bytes handed over per read
-constexpr std::size_t kConnBuffer = 4 * 1024;  // a connection's read buffer to start with
+constexpr std::size_t kPiece = 8 * 1024;                 // body bytes handed over per read
+constexpr std::size_t kConnBuffer = 4 * 1024;            // a connection's read buffer to start with
 constexpr auto kRecentlyIdle = std::chrono::seconds(1);  // see Conn::idleAndOpen()
 constexpr std::chrono::milliseconds kNoDescriptorsPause{25};  // between connects at the fd limit
 constexpr std::size_t kHeaderLimit = 64 * 1024;               // upstream response head
@@ -197,8 +197,7 @@ class Conn {
   net::Task<void> readHeader(Parser& parser, error_code& ec) {
     if (!tls) {
       co_await net::parseFrom(
-          socket, buffer, drained, parser, [](const Parser& p) { return p.is_header_done(); },
-          ec);
+          socket, buffer, drained, parser, [](const Parser& p) { return p.is_header_done(); }, ec);
       co_return;
     }
     if (buffer.capacity() < kConnBuffer) buffer.reserve(kConnBuffer);
@@ -611,7 +610,9 @@ std::size_t UpstreamClient::idleConnections() const {
   return n;
 }
 
-bool UpstreamClient::dropOneIdle() { return impl_->dropOneIdle(); }
+bool UpstreamClient::dropOneIdle() {
+  return impl_->dropOneIdle();
+}
 
 net::Task<Result<std::unique_ptr<UpstreamResponse>, UpstreamError>> UpstreamClient::send(
     const UpstreamRequest& request, const UpstreamTimeouts& timeouts) {
