@@ -1,6 +1,7 @@
 #include "core/json.hpp"
 
 #include <array>
+#include <cstring>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -156,7 +157,11 @@ class QuickValidator {
   }
 
  private:
-  void skipSpace() {
+  // Providers send compact JSON: the common case is one compare, the loop is out of line.
+  [[gnu::always_inline]] void skipSpace() {
+    if (p_ < end_ && static_cast<unsigned char>(*p_) <= ' ') skipSpaceLoop();
+  }
+  [[gnu::noinline]] void skipSpaceLoop() {
     while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) ++p_;
   }
   bool take(char c) {
@@ -165,11 +170,11 @@ class QuickValidator {
   }
   static bool digit(char c) { return c >= '0' && c <= '9'; }
   static bool hex(char c) { return digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
-  bool literal(std::string_view word) {
-    if (static_cast<std::size_t>(end_ - p_) < word.size() ||
-        std::string_view(p_, word.size()) != word)
-      return false;
-    p_ += word.size();
+  template <std::size_t N>
+  bool literal(const char (&word)[N]) {
+    constexpr std::size_t n = N - 1;  // a compare of a known size, inlined
+    if (static_cast<std::size_t>(end_ - p_) < n || std::memcmp(p_, word, n) != 0) return false;
+    p_ += n;
     return true;
   }
   bool string() {
@@ -185,6 +190,7 @@ class QuickValidator {
         continue;
       }
       if (c != '\\') continue;
+      escaped_ = true;
       if (p_ == end_) return false;
       const char e = *p_++;
       if (e == 'u') {
@@ -261,7 +267,9 @@ class QuickValidator {
         do {
           skipSpace();
           const char* key = p_;
+          escaped_ = false;
           if (p_ == end_ || *p_ != '"' || !string()) return false;
+          const bool key_escaped = escaped_;
           const char* key_end = p_;
           skipSpace();
           if (!take(':')) return false;
@@ -270,7 +278,7 @@ class QuickValidator {
           if (!value(depth + 1)) return false;
           if (depth == 0 && visitor_)
             visitMember(
-                std::string_view(key, static_cast<std::size_t>(key_end - key)),
+                std::string_view(key, static_cast<std::size_t>(key_end - key)), key_escaped,
                 std::string_view(member_value, static_cast<std::size_t>(p_ - member_value)));
           skipSpace();
         } while (take(','));
@@ -301,9 +309,9 @@ class QuickValidator {
     }
   }
 
-  void visitMember(std::string_view key_token, std::string_view value) {
+  void visitMember(std::string_view key_token, bool escaped, std::string_view value) {
     const std::string_view inner = key_token.substr(1, key_token.size() - 2);
-    if (inner.find('\\') == std::string_view::npos) return (*visitor_)(inner, value);
+    if (!escaped) return (*visitor_)(inner, value);
     nlohmann::json key;
     if (!parse(key_token, key) || !key.is_string()) return;
     (*visitor_)(key.get_ref<const std::string&>(), value);
@@ -312,6 +320,7 @@ class QuickValidator {
   const char* p_;
   const char* end_;
   const MemberVisitor* visitor_;
+  bool escaped_ = false;  // the last string() met a backslash
 };
 
 }  // namespace
