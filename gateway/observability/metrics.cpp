@@ -27,25 +27,40 @@ std::string esc(const std::string& v) {
 
 }  // namespace
 
+namespace {
+
+// The lookup key of a series, built in the calling thread's own buffer: a request that finds
+// its series (all but the first of each) allocates nothing here.
+template <typename... Parts>
+const std::string& seriesKey(Parts&&... parts) {
+  thread_local std::string key;
+  key.clear();
+  ((key += parts, key += '\x1f'), ...);
+  return key;
+}
+
+}  // namespace
+
 Metrics::Series& Metrics::series(const std::string& route, const std::string& provider,
                                  const std::string& model, int status) {
-  std::string key = route;
-  key += '\x1f';
-  key += provider;
-  key += '\x1f';
-  key += model;
-  key += '\x1f';
-  key += std::to_string(status);
+  char code[4] = {};
+  if (status >= 100 && status <= 999) {
+    code[0] = static_cast<char>('0' + status / 100);
+    code[1] = static_cast<char>('0' + status / 10 % 10);
+    code[2] = static_cast<char>('0' + status % 10);
+  } else {
+    code[0] = '0';
+  }
+  const std::string& key = seriesKey(route, provider, model, code);
   Shard& shard = shards_[std::hash<std::string>{}(key) % shards_.size()];
   std::lock_guard lock(shard.mu);
+  if (auto it = shard.series.find(key); it != shard.series.end()) return *it->second;
   auto& slot = shard.series[key];
-  if (!slot) {
-    slot = std::make_unique<Series>();
-    slot->route = route;
-    slot->provider = provider;
-    slot->model = model;
-    slot->status = status;
-  }
+  slot = std::make_unique<Series>();
+  slot->route = route;
+  slot->provider = provider;
+  slot->model = model;
+  slot->status = status;
   return *slot;
 }
 
@@ -53,39 +68,42 @@ Metrics::AttemptSeries& Metrics::attemptSeries(const std::string& route,
                                                const std::string& provider,
                                                const std::string& model,
                                                const std::string& outcome) {
-  const std::string key = route + '\x1f' + provider + '\x1f' + model + '\x1f' + outcome;
+  const std::string& key = seriesKey(route, provider, model, outcome);
   AttemptShard& shard = attempt_shards_[std::hash<std::string>{}(key) % attempt_shards_.size()];
   std::lock_guard lock(shard.mu);
+  if (auto it = shard.series.find(key); it != shard.series.end()) return *it->second;
   auto& slot = shard.series[key];
-  if (!slot) {
-    slot = std::make_unique<AttemptSeries>();
-    slot->route = route;
-    slot->provider = provider;
-    slot->model = model;
-    slot->outcome = outcome;
-  }
+  slot = std::make_unique<AttemptSeries>();
+  slot->route = route;
+  slot->provider = provider;
+  slot->model = model;
+  slot->outcome = outcome;
   return *slot;
 }
 
-std::string Metrics::modelLabel(const std::string& route, const std::string& model) {
+const std::string& Metrics::modelLabel(const std::string& route, const std::string& model) {
+  static const std::string kOther = "other";
   ModelShard& shard = model_shards_[std::hash<std::string>{}(route) % model_shards_.size()];
   std::lock_guard lock(shard.mu);
-  auto& seen = shard.per_route[route];
-  if (seen.count(model)) return model;
-  if (seen.size() >= kMaxModelsPerRoute) return "other";
-  seen.insert(model);
-  return model;
+  auto it = shard.per_route.find(route);
+  if (it == shard.per_route.end()) it = shard.per_route.emplace(route, ModelSet{}).first;
+  auto& seen = it->second;
+  // Set elements never move: the label stays valid after the lock is released.
+  if (auto known = seen.find(model); known != seen.end()) return *known;
+  if (seen.size() >= kMaxModelsPerRoute) return kOther;
+  return *seen.insert(model).first;
 }
 
 void Metrics::record(const proxy::RequestContext& ctx) {
-  const std::string route =
-      ctx.route >= 0 ? ctx.config->routes[static_cast<std::size_t>(ctx.route)].name : "";
-  const std::string provider = ctx.ai ? ctx.ai->provider_name : "";
-  std::string model;
+  static const std::string kNone;
+  const std::string& route =
+      ctx.route >= 0 ? ctx.config->routes[static_cast<std::size_t>(ctx.route)].name : kNone;
+  const std::string& provider = ctx.ai ? ctx.ai->provider_name : kNone;
+  const std::string* model = &kNone;
   if (ctx.ai && ctx.ai->target && !ctx.ai->target->model.empty())
-    model = ctx.ai->target->model;  // configured
+    model = &ctx.ai->target->model;  // configured
   else if (ctx.ai && !ctx.ai->call.model.empty())
-    model = modelLabel(route, ctx.ai->call.model);  // chosen by the client: bounded
+    model = &modelLabel(route, ctx.ai->call.model);  // chosen by the client: bounded
   // Statuses the gateway itself sets; anything odd from a provider is folded.
   const int status = ctx.status >= 100 && ctx.status <= 599 ? ctx.status : 0;
   // Outcomes are a closed set ("ok", "error", "timeout", "invalid", "http_<status>"); models
@@ -96,7 +114,7 @@ void Metrics::record(const proxy::RequestContext& ctx) {
     as.latency_sum_us.fetch_add(static_cast<std::uint64_t>(a.latency_ms * 1000),
                                 std::memory_order_relaxed);
   }
-  Series& s = series(route, provider, model, status);
+  Series& s = series(route, provider, *model, status);
   s.requests.fetch_add(1, std::memory_order_relaxed);
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - ctx.started)

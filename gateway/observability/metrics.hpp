@@ -60,15 +60,17 @@ class Metrics {
   AttemptSeries& attemptSeries(const std::string& route, const std::string& provider,
                                const std::string& model, const std::string& outcome);
   std::array<AttemptShard, 16> attempt_shards_;
+  using ModelSet = std::unordered_set<std::string>;
   struct ModelShard {
     std::mutex mu;
-    std::unordered_map<std::string, std::unordered_set<std::string>> per_route;
+    std::unordered_map<std::string, ModelSet> per_route;
   };
   Series& series(const std::string& route, const std::string& provider, const std::string& model,
                  int status);
   // The model label for a client-chosen model on `route`: itself while the route has seen
-  // fewer than kMaxModelsPerRoute, else "other".
-  std::string modelLabel(const std::string& route, const std::string& model);
+  // fewer than kMaxModelsPerRoute, else "other". The reference stays valid for the Metrics'
+  // lifetime (labels are never removed).
+  const std::string& modelLabel(const std::string& route, const std::string& model);
   std::array<Shard, 16> shards_;
   std::array<ModelShard, 16> model_shards_;
 };
