@@ -273,7 +273,9 @@ net::Task<void> StreamRelay::pump() {
       return decoder_->onEvent(event, data, sink);
     });
   }
-  if (!more || !status_ || (phase_ && phase_->ended())) end();
+  // An upstream whose answer is complete ends the stream now: the end leaves in the same
+  // write as the last events.
+  if (!more || !status_ || (phase_ && phase_->ended()) || up_->exhausted()) end();
 }
 
 void StreamRelay::end() {
