@@ -148,8 +148,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Task<void> readHeader(Parser& parser, error_code& ec) {
     if (!tls_) {
       co_await parseFrom(
-          socket_, buffer_, drained_, parser, [](const Parser& p) { return p.is_header_done(); },
-          ec);
+          socket_, buffer_, read_, parser, [](const Parser& p) { return p.is_header_done(); }, ec);
       co_return;
     }
     if (buffer_.capacity() < kReadBuffer) buffer_.reserve(kReadBuffer);
@@ -161,7 +160,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Task<void> readSome(Parser& parser, error_code& ec) {
     if (!tls_) {
       co_await parseFrom(
-          socket_, buffer_, drained_, parser, [](const Parser&) { return true; }, ec);
+          socket_, buffer_, read_, parser, [](const Parser&) { return true; }, ec);
       co_return;
     }
     co_await bhttp::async_read_some(*tls_, buffer_, parser,
@@ -187,7 +186,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   int local_port_ = 0;
   Watchdog watchdog_;
   boost::beast::flat_buffer buffer_;
-  bool drained_ = false;  // the last read emptied the socket (see parseFrom())
+  ReadState read_;  // how the socket was last read (see parseFrom())
   std::optional<bhttp::request_parser<bhttp::empty_body>> head_parser_;
   Clock::time_point waiting_since_{};
   std::string scratch_;  // response head being written

@@ -1,5 +1,6 @@
 #include "proxy/net/socket_io.hpp"
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -31,6 +32,16 @@ bool readNow(boost::asio::ip::tcp::socket& socket, boost::beast::flat_buffer& bu
     buffer.commit(n);
   }
   return true;
+}
+
+void afterWaitingRead(boost::asio::ip::tcp::socket& socket, boost::beast::flat_buffer& buffer,
+                      ReadState& state, std::size_t n, boost::system::error_code& ec) {
+  buffer.commit(n);
+  state.drained = n < state.wait_read;
+  if (!ec && !state.drained) readNow(socket, buffer, ec, state.drained);  // what else came
+  // Room for twice what came: an answer of the same size next time fits with room to spare,
+  // so the read that takes it is known to have emptied the socket.
+  state.wait_read = std::clamp(2 * (buffer.size() - state.before), kMinWaitRead, kMaxWaitRead);
 }
 
 }  // namespace aigw::net

@@ -26,14 +26,43 @@ namespace aigw::net {
 bool readNow(boost::asio::ip::tcp::socket& socket, boost::beast::flat_buffer& buffer,
              boost::system::error_code& ec, bool& drained);
 
-// Feeds `parser` from `buffer`, reading more with readNow() (waiting for the socket, holding
-// no buffer, while it has nothing; operation_aborted when the wait is cancelled), until
+// A read that must wait for the socket (the one after a read that emptied it, or that found
+// nothing) is, for a request head or a response head, Asio's own async_read_some: Asio tries
+// the recv() and, when it finds nothing, waits on the registration it already has, where
+// async_wait would re-arm epoll (an EPOLL_CTL_MOD, a costlier system call) on every wait. The
+// price is a little buffer held while waiting: room for twice what the last such read brought
+// (a request: a few hundred bytes; a fast upstream's whole answer: a few KB), within bounds.
+// A read that fills it is followed at once by readNow() for the rest, so that what came
+// together is handled (and relayed) together. (Between a stream's events, where thousands of
+// streams wait at once, the upstream client waits for readiness instead and holds nothing.)
+inline constexpr std::size_t kMinWaitRead = 512;
+inline constexpr std::size_t kMaxWaitRead = 4096;
+
+struct ReadState {
+  bool drained = false;                  // the last read emptied the socket
+  std::size_t wait_read = kMinWaitRead;  // what a waiting read takes
+  std::size_t before = 0;                // the buffer's size when it began
+};
+
+// The waiting read: co_await it, then hand its result to afterWaitingRead().
+inline auto waitingRead(boost::asio::ip::tcp::socket& socket, boost::beast::flat_buffer& buffer,
+                        ReadState& state, boost::system::error_code& ec) {
+  state.before = buffer.size();
+  return socket.async_read_some(buffer.prepare(state.wait_read),
+                                boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+}
+void afterWaitingRead(boost::asio::ip::tcp::socket& socket, boost::beast::flat_buffer& buffer,
+                      ReadState& state, std::size_t n, boost::system::error_code& ec);
+
+// Feeds `parser` from `buffer`, reading more with readNow() or, waiting, with waitingRead()
+// (while the socket has nothing; operation_aborted when the wait is cancelled), until
 // `enough(parser)` (a head is whole, the message is done, some body arrived) or an error. The
 // errors are Beast's own read's: end_of_stream for a close before any byte, partial_message for one
 // inside a message.
 template <typename Parser, typename Enough>
 Task<void> parseFrom(boost::asio::ip::tcp::socket& socket, boost::beast::flat_buffer& buffer,
-                     bool& drained, Parser& parser, Enough enough, boost::system::error_code& ec) {
+                     ReadState& state, Parser& parser, Enough enough,
+                     boost::system::error_code& ec) {
   namespace bhttp = boost::beast::http;
   for (;;) {
     if (buffer.size() > 0) {
@@ -42,16 +71,9 @@ Task<void> parseFrom(boost::asio::ip::tcp::socket& socket, boost::beast::flat_bu
       if (!ec && enough(parser)) co_return;
       ec = {};
     }
-    // After a read that emptied the socket the next one waits first, as nginx does with its
-    // ready flag, rather than trying a recv() that would only find nothing: Asio's async_wait
-    // re-arms epoll (EPOLL_CTL_MOD), which reports at once bytes that came in between. A read
-    // that finds nothing all the same (a spurious wake-up) waits again.
-    for (;;) {
-      if (!drained && readNow(socket, buffer, ec, drained)) break;
-      drained = false;
-      co_await socket.async_wait(boost::asio::ip::tcp::socket::wait_read,
-                                 boost::asio::redirect_error(boost::asio::use_awaitable, ec));
-      if (ec) co_return;
+    if (state.drained || !readNow(socket, buffer, ec, state.drained)) {
+      const std::size_t n = co_await waitingRead(socket, buffer, state, ec);
+      afterWaitingRead(socket, buffer, state, n, ec);
     }
     if (ec == boost::asio::error::eof) {
       if (!parser.got_some()) {

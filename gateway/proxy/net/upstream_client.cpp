@@ -197,7 +197,7 @@ class Conn {
   net::Task<void> readHeader(Parser& parser, error_code& ec) {
     if (!tls) {
       co_await net::parseFrom(
-          socket, buffer, drained, parser, [](const Parser& p) { return p.is_header_done(); }, ec);
+          socket, buffer, read, parser, [](const Parser& p) { return p.is_header_done(); }, ec);
       co_return;
     }
     if (buffer.capacity() < kConnBuffer) buffer.reserve(kConnBuffer);
@@ -223,7 +223,7 @@ class Conn {
   tcp::socket socket;                                   // moved into `tls` for https
   std::unique_ptr<asio::ssl::stream<tcp::socket>> tls;  // boxed: most upstreams are plain
   beast::flat_buffer buffer;
-  bool drained = false;  // the last read emptied the socket (see net::parseFrom())
+  net::ReadState read;  // how the socket was last read (see net::parseFrom())
   net::Watchdog watchdog;
   Clock::time_point idle_since{};
   bool reused = false;
@@ -400,13 +400,15 @@ class Response : public UpstreamResponse {
         // Waits here rather than in a helper coroutine: each event of a stream is read here,
         // and a coroutine frame fewer per read counts.
         conn_->releaseBuffer();
-        // As net::parseFrom() reads: a socket the last read emptied is waited for first.
+        // Between a stream's events the wait holds no buffer (thousands of streams wait here
+        // at once), so it is a readiness wait rather than net::waitingRead(); a socket the
+        // last read emptied is waited for first.
+        auto& c = *conn_;
         for (;;) {
-          if (!conn_->drained && net::readNow(conn_->socket, conn_->buffer, ec, conn_->drained))
-            break;
-          conn_->drained = false;
-          co_await conn_->socket.async_wait(tcp::socket::wait_read,
-                                            asio::redirect_error(asio::use_awaitable, ec));
+          if (!c.read.drained && net::readNow(c.socket, c.buffer, ec, c.read.drained)) break;
+          c.read.drained = false;
+          co_await c.socket.async_wait(tcp::socket::wait_read,
+                                       asio::redirect_error(asio::use_awaitable, ec));
           if (ec) break;
         }
       }
