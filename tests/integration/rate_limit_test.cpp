@@ -127,6 +127,15 @@ TEST_CASE("ai-rate-limiting-advanced: token limits per consumer, estimate, strea
                        R"({"messages":[{"role":"user","content":"hi there"}],"stream":true})",
                        as("alice-key"));
     REQUIRE(s.done());
+    // The stream is charged once its last byte has gone, which can be just after the client
+    // has it: wait (bounded) until the gateway has counted it, plain answer and stream.
+    CHECK(waitUntil(
+        [&] {
+          return gw.admin("/metrics")
+                     .body.find(R"(aigw_http_requests_total{route="streamed",ai_provider="openai",)"
+                                R"(ai_model="gpt-4o-mini",code="200"} 2)") != std::string::npos;
+        },
+        5000));
     auto after = gw.post("/streamed", kBody, as("alice-key"));
     REQUIRE(after.status == 200);
     // Both answers are the same text, so the stream used what the plain answer did.
