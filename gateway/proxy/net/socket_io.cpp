@@ -38,7 +38,12 @@ void afterWaitingRead(boost::asio::ip::tcp::socket& socket, boost::beast::flat_b
                       ReadState& state, std::size_t n, boost::system::error_code& ec) {
   buffer.commit(n);
   state.drained = n < state.wait_read;
-  if (!ec && !state.drained) readNow(socket, buffer, ec, state.drained);  // what else came
+  if (!ec && !state.drained) {
+    // What else came. An end or an error met here is left for the next read to report (a
+    // closed socket reports it again): the bytes before it must be parsed first.
+    boost::system::error_code after;
+    if (readNow(socket, buffer, after, state.drained) && after) state.drained = false;
+  }
   // Room for twice what came: an answer of the same size next time fits with room to spare,
   // so the read that takes it is known to have emptied the socket.
   state.wait_read = std::clamp(2 * (buffer.size() - state.before), kMinWaitRead, kMaxWaitRead);

@@ -713,6 +713,31 @@ TEST_CASE("a fresh connection that dies before answering is not retried") {
   CHECK(server.accepted() == 1);
 }
 
+TEST_CASE("an answer that fills a waiting read exactly, then the close, is whole") {
+  // A fresh connection's waiting read takes 512 bytes: an answer of exactly that size followed
+  // at once by the close must be parsed before the end is seen, whatever read sees the end.
+  for (const std::size_t size : {std::size_t{512}, std::size_t{1024}}) {
+    const std::string head = "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: ";
+    std::string answer;
+    for (std::size_t body = 1; body < size; ++body) {
+      answer = head + std::to_string(body) + "\r\n\r\n" + std::string(body, 'x');
+      if (answer.size() == size) break;
+    }
+    REQUIRE(answer.size() == size);
+    RawServer server([&](int, int fd) {
+      if (readRequest(fd).empty()) return;
+      sendAll(fd, answer);
+    });
+    SyncClient client;
+    auto res = client.send(get(server.url("/")), shortTimeouts());
+    REQUIRE_MESSAGE(res.ok(), res.error().message);
+    std::string body;
+    (*res)->readAll(body, 4096);
+    CHECK(body.size() == answer.size() - answer.find("\r\n\r\n") - 4);
+    CHECK((*res)->error().kind == UpstreamFailure::None);
+  }
+}
+
 TEST_CASE("truncated content-length body is Closed") {
   RawServer server([&](int, int fd) {
     if (readRequest(fd).empty()) return;
