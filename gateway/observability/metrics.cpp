@@ -1,6 +1,7 @@
 #include "observability/metrics.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <functional>
 #include <vector>
 
@@ -43,14 +44,8 @@ const std::string& seriesKey(Parts&&... parts) {
 
 Metrics::Series& Metrics::series(const std::string& route, const std::string& provider,
                                  const std::string& model, int status) {
-  char code[4] = {};
-  if (status >= 100 && status <= 999) {
-    code[0] = static_cast<char>('0' + status / 100);
-    code[1] = static_cast<char>('0' + status / 10 % 10);
-    code[2] = static_cast<char>('0' + status % 10);
-  } else {
-    code[0] = '0';
-  }
+  char code[12] = {};  // room for any int, and the terminator
+  std::to_chars(code, code + sizeof code - 1, status);
   const std::string& key = seriesKey(route, provider, model, code);
   Shard& shard = shards_[std::hash<std::string>{}(key) % shards_.size()];
   std::lock_guard lock(shard.mu);
